@@ -1,0 +1,247 @@
+/**
+ * The Image API (example.com/v1, kind Image): its TypeScript types and the OpenAPI schema the API
+ * server enforces, defined once. The controller reads and writes these types; the ImageCrd construct
+ * in charts/ builds the CustomResourceDefinition from the schema below, so the two cannot drift.
+ *
+ * The seed's contract is kept exactly: `spec.image` in, `status.latestImage` (repo@sha256:…) and
+ * `status.complete` out. Cartographer's ClusterImageTemplate reads `.status.latestImage` as its imagePath.
+ */
+
+export const IMAGE_GROUP = 'example.com';
+export const IMAGE_VERSION = 'v1';
+export const IMAGE_KIND = 'Image';
+export const IMAGE_LIST_KIND = 'ImageList';
+export const IMAGE_PLURAL = 'images';
+export const IMAGE_SINGULAR = 'image';
+export const IMAGE_API_VERSION = `${IMAGE_GROUP}/${IMAGE_VERSION}`;
+
+/** The shortest and longest `spec.interval` the controller accepts; outside them an Image is refused. */
+export const MIN_INTERVAL = '1s';
+export const MAX_INTERVAL = '24h';
+
+/** Longest `spec.image` the API server accepts: a registry name is at most 255 characters plus a 128-character tag. */
+export const MAX_IMAGE_REFERENCE_LENGTH = 512;
+
+export interface LocalObjectReference {
+  /** Name of an object in the Image's namespace. */
+  name: string;
+}
+
+export interface ImageSpec {
+  /** Reference to watch, `[host[:port]/]path[:tag]`; the tag defaults to `latest`. Never a digest. */
+  image: string;
+  /** How often to check, as a Go duration (`10s`, `1m30s`); the controller's `--interval` when unset. */
+  interval?: string;
+  /** Allow plain HTTP to this registry. Loopback hosts are always allowed, as Docker does. */
+  insecure?: boolean;
+  /** `kubernetes.io/dockerconfigjson` Secrets in the Image's namespace holding registry credentials. */
+  pullSecrets?: LocalObjectReference[];
+  /** Also use this ServiceAccount's `imagePullSecrets`. */
+  serviceAccountName?: string;
+  /** Secret with a `ca.crt` key: the CA of a registry whose certificate the system CAs do not trust. */
+  caSecretRef?: LocalObjectReference;
+  /** Stop checking and keep the last status. */
+  suspend?: boolean;
+}
+
+/**
+ * Why an Image is or is not Ready. Every failure reason names something a person can go and fix;
+ * the condition's message says what.
+ */
+export const ImageReason = {
+  /** The registry answered with a digest for the tag. */
+  DigestResolved: 'DigestResolved',
+  /** `spec.suspend` is true: nothing is checked and the last digest is kept. */
+  Suspended: 'Suspended',
+  /** The spec cannot be acted on: a malformed reference, a digest reference, a bad interval. */
+  InvalidSpec: 'InvalidSpec',
+  /** The registry is not in `--allowed-registries`, or resolves to an address the controller refuses to probe. */
+  RegistryNotAllowed: 'RegistryNotAllowed',
+  /** Plain HTTP was needed for a non-loopback registry without `spec.insecure`. */
+  InsecureNotAllowed: 'InsecureNotAllowed',
+  /** A pull secret, ServiceAccount or CA Secret named by the spec is missing or unusable. */
+  CredentialsUnavailable: 'CredentialsUnavailable',
+  /** The repository or the tag does not exist. */
+  NotFound: 'NotFound',
+  /** The registry refused the credentials (401), or asked for some and none were given. */
+  Unauthorized: 'Unauthorized',
+  /** The registry knows who we are and still says no (403). */
+  Forbidden: 'Forbidden',
+  /** The registry said 429; the controller waits for its Retry-After. */
+  RateLimited: 'RateLimited',
+  /** The registry could not be reached or answered with a server error, a timeout or a bad TLS handshake. */
+  RegistryUnavailable: 'RegistryUnavailable',
+  /** The registry answered with something that is not a manifest (no digest, too large, wrong type). */
+  InvalidManifest: 'InvalidManifest',
+} as const;
+export type ImageReason = (typeof ImageReason)[keyof typeof ImageReason];
+
+/** A standard Kubernetes condition (metav1.Condition). The controller sets one of type `Ready`. */
+export interface ImageCondition {
+  type: 'Ready';
+  status: 'True' | 'False' | 'Unknown';
+  reason: ImageReason;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ImageStatus {
+  /** `repo@sha256:…`: the seed's contract, and Cartographer's imagePath. */
+  latestImage?: string;
+  /** True once a digest has been resolved (kept from the seed). */
+  complete?: boolean;
+  /** The resolved digest; for a multi-arch image, the index's digest. */
+  digest?: string;
+  /** The media type of what the digest names. */
+  mediaType?: string;
+  /** The `metadata.generation` this status was computed from. */
+  observedGeneration?: number;
+  conditions?: ImageCondition[];
+}
+
+export interface ImageMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Image {
+  apiVersion: typeof IMAGE_API_VERSION;
+  kind: typeof IMAGE_KIND;
+  metadata: ImageMetadata;
+  spec: ImageSpec;
+  status?: ImageStatus;
+}
+
+/** A JSON-schema object in the OpenAPI v3 dialect the API server accepts for CRDs. */
+export type OpenApiSchema = { [key: string]: unknown };
+
+const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
+
+const localObjectReference = (description: string): OpenApiSchema => ({
+  type: 'object',
+  description,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 253, description: 'Name of the object in the Image\'s namespace.' },
+  },
+});
+
+const specSchema: OpenApiSchema = {
+  type: 'object',
+  required: ['image'],
+  properties: {
+    image: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_IMAGE_REFERENCE_LENGTH,
+      description: 'Reference to watch, [host[:port]/]path[:tag]; the tag defaults to latest.',
+      // The full reference grammar is checked by the controller, which reports it on the Ready
+      // condition; these rules catch the common mistakes at `kubectl apply` time with a clear message.
+      'x-kubernetes-validations': [
+        {
+          rule: "!self.contains('://')",
+          message: 'spec.image must not start with a scheme such as https://; write host[:port]/path[:tag]',
+        },
+        {
+          rule: "!self.contains('@')",
+          message: 'spec.image must be a tag reference: a digest (@sha256:…) never moves, so there is nothing to watch',
+        },
+        {
+          rule: "self.matches('^[^\\\\s]+$')",
+          message: 'spec.image must not contain spaces',
+        },
+      ],
+    },
+    interval: {
+      type: 'string',
+      pattern: GO_DURATION,
+      description: `How often to check the registry, as a Go duration (10s, 1m30s), between ${MIN_INTERVAL} and ${MAX_INTERVAL}. Defaults to the controller's --interval.`,
+      'x-kubernetes-validations': [
+        {
+          rule: `duration(self) >= duration('${MIN_INTERVAL}') && duration(self) <= duration('${MAX_INTERVAL}')`,
+          message: `spec.interval must be between ${MIN_INTERVAL} and ${MAX_INTERVAL}`,
+        },
+      ],
+    },
+    insecure: {
+      type: 'boolean',
+      description: 'Allow plain HTTP to this registry. Loopback registries are always allowed.',
+    },
+    pullSecrets: {
+      type: 'array',
+      maxItems: 32,
+      description: 'kubernetes.io/dockerconfigjson Secrets in this namespace with registry credentials.',
+      items: localObjectReference('A kubernetes.io/dockerconfigjson Secret.'),
+    },
+    serviceAccountName: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      description: "Also use this ServiceAccount's imagePullSecrets.",
+    },
+    caSecretRef: localObjectReference('Secret with a ca.crt key: the CA of a registry the system CAs do not trust.'),
+    suspend: {
+      type: 'boolean',
+      description: 'Stop checking and keep the last status.',
+    },
+  },
+};
+
+const conditionSchema: OpenApiSchema = {
+  type: 'object',
+  required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
+  properties: {
+    type: { type: 'string', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string', maxLength: 1024 },
+    message: { type: 'string', maxLength: 32768 },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+  },
+};
+
+const statusSchema: OpenApiSchema = {
+  type: 'object',
+  properties: {
+    latestImage: { type: 'string', description: 'repo@sha256:…, the digest reference the supply chain deploys.' },
+    complete: { type: 'boolean', description: 'True once a digest has been resolved.' },
+    digest: { type: 'string', description: 'The resolved digest; for a multi-arch image, the index digest.' },
+    mediaType: { type: 'string', description: 'Media type of the manifest or index the digest names.' },
+    observedGeneration: { type: 'integer', format: 'int64' },
+    conditions: {
+      type: 'array',
+      items: conditionSchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+  },
+};
+
+/** The schema of one Image, as `spec.versions[].schema.openAPIV3Schema` of the CRD. */
+export const imageSchema: OpenApiSchema = {
+  type: 'object',
+  description: 'An image tag whose current digest the image controller keeps in status.latestImage.',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: specSchema,
+    status: statusSchema,
+  },
+};
+
+/** `kubectl get images` columns: the seed showed IMAGE and LATEST. */
+export const imagePrinterColumns = [
+  { name: 'Image', type: 'string', jsonPath: '.spec.image' },
+  { name: 'Latest', type: 'string', jsonPath: '.status.latestImage' },
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+] as const;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The README's full test command (`npm test`): type checks, then every suite from the cheapest to the
+# most expensive, each against the real thing it tests. Every suite runs even when an earlier one
+# failed, so one run shows everything that is broken; the last line adds them all up.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-test-deps.sh || exit 1
+npm run --silent typecheck || exit 1
+npm run --silent build || exit 1
+
+reports=.cache/test-reports
+rm -rf "$reports" && mkdir -p "$reports"
+status=0
+run_suite() {
+  local project=$1
+  echo "=== $project tests"
+  npx vitest run --project "$project" --reporter=default --reporter=json --outputFile.json="$reports/$project.json" || status=1
+}
+
+run_suite unit
+run_suite integration
+if bash scripts/e2e-setup.sh; then
+  run_suite e2e
+else
+  echo "e2e-setup failed: the end-to-end suite cannot run" >&2
+  status=1
+fi
+
+node scripts/test-summary.mjs "$reports"/{unit,integration,e2e}.json || status=1
+exit $status

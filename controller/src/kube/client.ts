@@ -1,0 +1,116 @@
+/**
+ * The controller's narrow view of the API server: each consumer gets an interface with just the calls it
+ * makes (so tests inject a small fake), and `createKubeClient` implements them all with client-node 2.x.
+ * RBAC needed, and nothing more: images get/list/watch, images/status patch, events create/patch,
+ * secrets get, serviceaccounts get, configmaps get in kube-public, leases get/create/update.
+ */
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Lease,
+  type V1Secret,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { IMAGE_GROUP, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
+
+export interface ImageStatusWriter {
+  /** Merge-patches `/status`; resolves to the updated Image, or undefined when it no longer exists. */
+  patchImageStatus(namespace: string, name: string, patch: Partial<ImageStatus>): Promise<Image | undefined>;
+}
+
+export interface ObjectReader {
+  /** Each resolves to undefined on 404; other failures (403, network) reject. */
+  readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined>;
+  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
+}
+
+export interface EventWriter {
+  createEvent(namespace: string, event: CoreV1Event): Promise<CoreV1Event>;
+  /** Merge-patches an Event; resolves to undefined when it has expired (404). */
+  patchEvent(namespace: string, name: string, patch: Partial<CoreV1Event>): Promise<CoreV1Event | undefined>;
+}
+
+/** One Lease object; `replace` carries the read resourceVersion, so a concurrent writer makes it reject with 409. */
+export interface LeaseStore {
+  read(): Promise<V1Lease | undefined>;
+  create(lease: V1Lease): Promise<V1Lease>;
+  replace(lease: V1Lease): Promise<V1Lease>;
+}
+
+/** client-node's informer as used for Images (custom objects arrive as plain JSON: timestamps stay strings). */
+export interface ImageListWatch {
+  on(verb: 'add' | 'update' | 'delete', callback: (image: Image) => void): void;
+  on(verb: 'error', callback: (error: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(): readonly Image[];
+}
+
+export interface KubeClient extends ImageStatusWriter, ObjectReader, EventWriter {
+  /** A fresh list+watch of Images in `namespace`, or in all namespaces. */
+  makeImageInformer(namespace?: string): ImageListWatch;
+  leaseStore(namespace: string, name: string): LeaseStore;
+}
+
+/** The HTTP status of a client-node ApiException (`.code`), if `error` is one. */
+export function apiStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+async function orUndefinedIfGone<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Loads `--kubeconfig` when given, else in-cluster, $KUBECONFIG or ~/.kube/config, as kubectl does. */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return config;
+}
+
+export function createKubeClient(config: KubeConfig): KubeClient {
+  const custom = config.makeApiClient(CustomObjectsApi);
+  const core = config.makeApiClient(CoreV1Api);
+  const coordination = config.makeApiClient(CoordinationV1Api);
+  const image = { group: IMAGE_GROUP, version: IMAGE_VERSION, plural: IMAGE_PLURAL };
+  return {
+    makeImageInformer(namespace) {
+      const path = namespace
+        ? `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/namespaces/${encodeURIComponent(namespace)}/${IMAGE_PLURAL}`
+        : `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/${IMAGE_PLURAL}`;
+      const list = () => (namespace ? custom.listNamespacedCustomObject({ ...image, namespace }) : custom.listClusterCustomObject(image));
+      return makeInformer<KubernetesObject>(config, path, list) as unknown as ImageListWatch;
+    },
+    patchImageStatus: (namespace, name, body) =>
+      // The generated helper sends JSON Patch by default, which fails on an Image without /status yet.
+      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body }, mergePatch) as Promise<Image>),
+    readSecret: (namespace, name) => orUndefinedIfGone(core.readNamespacedSecret({ namespace, name })),
+    readServiceAccount: (namespace, name) => orUndefinedIfGone(core.readNamespacedServiceAccount({ namespace, name })),
+    readConfigMap: (namespace, name) => orUndefinedIfGone(core.readNamespacedConfigMap({ namespace, name })),
+    createEvent: (namespace, body) => core.createNamespacedEvent({ namespace, body }),
+    patchEvent: (namespace, name, body) => orUndefinedIfGone(core.patchNamespacedEvent({ namespace, name, body }, mergePatch)),
+    leaseStore: (namespace, name) => ({
+      read: () => orUndefinedIfGone(coordination.readNamespacedLease({ namespace, name })),
+      create: (body) => coordination.createNamespacedLease({ namespace, body }),
+      replace: (body) => coordination.replaceNamespacedLease({ namespace, name, body }),
+    }),
+  };
+}

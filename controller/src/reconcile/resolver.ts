@@ -1,0 +1,54 @@
+/**
+ * How one Image's tag is resolved: credentials and CA from the cluster, the host to contact (registry
+ * aliases), the registry policy, and one shared registry request for every Image asking the same thing.
+ */
+import { createHash } from 'node:crypto';
+import type { Image } from '../api/image.js';
+import type { Clock } from '../clock.js';
+import type { RegistryAccess } from '../kube/credentials.js';
+import { isLoopback, type ImageReference, type RegistryClient } from '../registry/index.js';
+import { SharedRequests } from '../shared-requests.js';
+import type { Resolution } from './reconcile.js';
+
+export interface ImageResolverOptions {
+  registry: Pick<RegistryClient, 'resolveDigest'>;
+  /** Credentials and CA for the Image's registry (kube/credentials.ts). */
+  access(image: Image, registry: string): Promise<RegistryAccess>;
+  /** The host to contact instead of the registry as named, if any (kube/local-registry.ts). */
+  endpointFor(registry: string): Promise<string | undefined>;
+  /** Rejects with RegistryNotAllowed when the registry may not be contacted. */
+  checkPolicy(registry: string, endpoint: string): Promise<void>;
+  clock: Clock;
+}
+
+/** Resolves `reference` for `image` from a registry answer started at or after `notBefore` (epoch ms). */
+export type ImageResolver = (image: Image, reference: ImageReference, notBefore: number) => Promise<Resolution>;
+
+export function createImageResolver(options: ImageResolverOptions): ImageResolver {
+  const shared = new SharedRequests<Resolution>(options.clock);
+  return async (image, reference, notBefore) => {
+    const access = await options.access(image, reference.registry);
+    const endpoint = await options.endpointFor(reference.registry);
+    // An alias stands in for the same registry: one the Image names on loopback (kind's localhost:5000)
+    // keeps plain HTTP allowed at its in-cluster host, as Docker allows it for loopback.
+    const insecure = (image.spec.insecure ?? false) || (endpoint !== undefined && isLoopback(reference.registry));
+    // Images share an answer only when they would send the very same request with the very same secrets.
+    const key = [
+      endpoint ?? reference.endpoint,
+      reference.toString(),
+      insecure ? 'insecure' : 'tls',
+      fingerprint(access.credentials),
+      fingerprint(access.caPem),
+    ].join('|');
+    return shared.run(key, notBefore, async () => {
+      await options.checkPolicy(reference.registry, endpoint ?? reference.endpoint);
+      const { digest, mediaType, latestImage } = await options.registry.resolveDigest(reference, { ...access, insecure, endpoint });
+      return { digest, mediaType, latestImage };
+    });
+  };
+}
+
+/** A one-way identity of a secret value, so keys never hold credentials themselves. */
+function fingerprint(value: unknown): string {
+  return value === undefined ? '-' : createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,184 @@
+/**
+ * When each Image is checked next, and who checks it now. One timer for all Images (a min-heap of due
+ * times), so 10,000 Images cost one setTimeout; a work queue keyed by namespace/name that bounds
+ * concurrency and never runs the same key twice at once (a key that falls due while running runs again after).
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+
+export interface SchedulerOptions {
+  clock: Clock;
+  /** Most checks running at once (`--concurrency`). */
+  concurrency: number;
+  /** Checks one key; expected to call `schedule` for its next check. Rejections are logged, never thrown. */
+  run: (key: string) => Promise<void>;
+  log: Logger;
+}
+
+interface HeapEntry {
+  due: number;
+  key: string;
+}
+
+export class CheckScheduler {
+  readonly #options: SchedulerOptions;
+  /** The one valid due time per key; heap entries that disagree are stale and skipped. */
+  readonly #due = new Map<string, number>();
+  readonly #heap: HeapEntry[] = [];
+  /** Keys due now, waiting for a free worker, in the order they fell due. */
+  readonly #ready = new Set<string>();
+  readonly #running = new Map<string, Promise<void>>();
+  /** Keys that fell due while running: they go back to `#ready` when their run ends. */
+  readonly #again = new Set<string>();
+  #cancelTimer?: () => void;
+  #timerDue = Infinity;
+  #paused = false;
+  #stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+  }
+
+  /** Checks `key` after `delayMs`, replacing any earlier plan for it. */
+  schedule(key: string, delayMs: number): void {
+    if (this.#stopped) return;
+    const due = this.#options.clock.now() + Math.max(0, delayMs);
+    this.#due.set(key, due);
+    this.#ready.delete(key);
+    push(this.#heap, { due, key });
+    this.#arm();
+  }
+
+  /** Checks `key` after `delayMs` unless it is already due sooner (a notification, a spec change). */
+  expedite(key: string, delayMs = 0): void {
+    const planned = this.#due.get(key);
+    if (this.#ready.has(key) || (planned !== undefined && planned <= this.#options.clock.now() + delayMs)) return;
+    this.schedule(key, delayMs);
+  }
+
+  /** Forgets `key` (its Image was deleted); a run in progress finishes but is not repeated. */
+  cancel(key: string): void {
+    this.#due.delete(key);
+    this.#ready.delete(key);
+    this.#again.delete(key);
+  }
+
+  has(key: string): boolean {
+    return this.#due.has(key) || this.#ready.has(key) || this.#running.has(key);
+  }
+
+  /** Holds due checks (this replica is not the leader); they run on `resume`. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /** Checks due now and waiting for a worker. */
+  get waiting(): number {
+    return this.#ready.size + this.#again.size;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Keys with a check planned, running or waiting. */
+  get size(): number {
+    return new Set([...this.#due.keys(), ...this.#ready, ...this.#running.keys()]).size;
+  }
+
+  /** Takes no more work and resolves when the checks in progress have finished. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    this.#ready.clear();
+    this.#again.clear();
+    await Promise.all(this.#running.values());
+  }
+
+  #arm(): void {
+    this.#dropStale();
+    const next = this.#heap[0];
+    if (!next || next.due >= this.#timerDue) return;
+    this.#cancelTimer?.();
+    this.#timerDue = next.due;
+    this.#cancelTimer = this.#options.clock.setTimer(() => {
+      this.#cancelTimer = undefined;
+      this.#timerDue = Infinity;
+      this.#collectDue();
+      this.#arm();
+    }, next.due - this.#options.clock.now());
+  }
+
+  #dropStale(): void {
+    while (this.#heap[0] && this.#due.get(this.#heap[0].key) !== this.#heap[0].due) pop(this.#heap);
+  }
+
+  #collectDue(): void {
+    const now = this.#options.clock.now();
+    for (this.#dropStale(); this.#heap[0] && this.#heap[0].due <= now; this.#dropStale()) {
+      const { key } = pop(this.#heap)!;
+      this.#due.delete(key);
+      if (this.#running.has(key)) this.#again.add(key);
+      else this.#ready.add(key);
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#paused && !this.#stopped && this.#running.size < this.#options.concurrency) {
+      const key = this.#ready.values().next().value;
+      if (key === undefined) return;
+      this.#ready.delete(key);
+      this.#start(key);
+    }
+  }
+
+  #start(key: string): void {
+    const run = (async () => {
+      try {
+        await this.#options.run(key);
+      } catch (error) {
+        this.#options.log.error('check failed unexpectedly', { key, error: String(error) });
+      }
+    })().finally(() => {
+      this.#running.delete(key);
+      if (this.#again.delete(key) && !this.#stopped) this.#ready.add(key);
+      this.#pump();
+    });
+    this.#running.set(key, run);
+  }
+}
+
+function push(heap: HeapEntry[], entry: HeapEntry): void {
+  heap.push(entry);
+  for (let i = heap.length - 1; i > 0; ) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]!.due <= heap[i]!.due) break;
+    [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+    i = parent;
+  }
+}
+
+function pop(heap: HeapEntry[]): HeapEntry | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length === 0 || !last) return top;
+  heap[0] = last;
+  for (let i = 0; ; ) {
+    const left = 2 * i + 1;
+    const right = left + 1;
+    let smallest = i;
+    if (left < heap.length && heap[left]!.due < heap[smallest]!.due) smallest = left;
+    if (right < heap.length && heap[right]!.due < heap[smallest]!.due) smallest = right;
+    if (smallest === i) break;
+    [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+    i = smallest;
+  }
+  return top;
+}

@@ -1,0 +1,82 @@
+/**
+ * The status an Image should have after a check, and the smallest merge patch that gets it there.
+ * Nothing here reads a clock except to stamp a condition that flips, so an unchanged digest yields
+ * no patch at all: the seed polled every 10 s, and a write per poll would be a write per Image per 10 s.
+ */
+import { ImageReason, type Image, type ImageCondition, type ImageStatus } from '../api/image.js';
+
+/** What a check found, as far as status is concerned. */
+export type CheckOutcome =
+  | { kind: 'resolved'; digest: string; mediaType: string; latestImage: string; message: string }
+  | { kind: 'failed'; reason: ImageReason; message: string }
+  | { kind: 'suspended' };
+
+/** The fields of `status` a merge patch may carry; every one is replaced wholesale. */
+export type ImageStatusPatch = Partial<ImageStatus>;
+
+export function readyCondition(status: ImageStatus | undefined): ImageCondition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** The status the Image should have after `outcome`. A failure keeps the last digest so the Deployment keeps running it. */
+export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): ImageStatus {
+  const current = image.status ?? {};
+  const generation = image.metadata.generation;
+  const ready = ((): Omit<ImageCondition, 'lastTransitionTime' | 'type'> => {
+    switch (outcome.kind) {
+      case 'resolved':
+        return { status: 'True', reason: ImageReason.DigestResolved, message: outcome.message };
+      case 'failed':
+        return { status: 'False', reason: outcome.reason, message: outcome.message };
+      case 'suspended':
+        // Ready stays True while a digest is kept: the supply chain can go on deploying it.
+        return current.latestImage
+          ? { status: 'True', reason: ImageReason.Suspended, message: `spec.suspend is true; keeping ${current.latestImage} until it is unset` }
+          : { status: 'Unknown', reason: ImageReason.Suspended, message: 'spec.suspend is true; no digest has been resolved yet' };
+    }
+  })();
+  const previous = readyCondition(current);
+  const condition: ImageCondition = {
+    type: 'Ready',
+    ...ready,
+    // Kubernetes convention: the transition time moves only when the condition's status flips.
+    lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now.toISOString(),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  };
+  const resolved =
+    outcome.kind === 'resolved'
+      ? { latestImage: outcome.latestImage, complete: true, digest: outcome.digest, mediaType: outcome.mediaType }
+      : pick(current, ['latestImage', 'complete', 'digest', 'mediaType']);
+  return {
+    ...resolved,
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    // Conditions other than Ready belong to someone else; keep them in place.
+    conditions: [...(current.conditions ?? []).filter((c) => c.type !== 'Ready'), condition],
+  };
+}
+
+/** The merge patch from `current` to `desired`, or undefined when there is nothing to write. */
+export function statusPatch(current: ImageStatus | undefined, desired: ImageStatus): ImageStatusPatch | undefined {
+  const patch: ImageStatusPatch = {};
+  for (const key of Object.keys(desired) as (keyof ImageStatus)[]) {
+    if (!sameJson(current?.[key], desired[key])) Object.assign(patch, { [key]: desired[key] });
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+function pick<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
+  return picked;
+}
+
+/** Deep equality of JSON values, ignoring key order (the API server may reorder keys). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  return aKeys.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

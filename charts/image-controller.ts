@@ -12,7 +12,7 @@ export interface ImageControllerProps {
   readonly namespace?: string;
 
   /**
-   * Name of the ServiceAccount, RBAC objects, Deployment, Service and leader-election Lease.
+   * Name of the ServiceAccount, RBAC objects, Deployment and Service.
    * @default 'image-controller'
    */
   readonly name?: string;
@@ -49,8 +49,10 @@ export interface ImageControllerProps {
   readonly resources?: k8s.ResourceRequirements;
 }
 
-/** The port the controller serves health, metrics and registry notifications on (its default `--listen`). */
+/** The port the controller serves health, metrics and registry notifications on (its default `--http-address`). */
 const HTTP_PORT = 8080;
+/** The Lease the controller campaigns for: `LEASE_NAME` in controller/src/kube/leader.ts, whatever `name` is. */
+const LEASE_NAME = 'image-controller';
 
 /**
  * The image controller, installed with least privilege: a Namespace, a ServiceAccount with exactly the
@@ -127,8 +129,8 @@ export class ImageController extends Chart {
     const leaderElection = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata: { name: `${name}-leader-election`, namespace, labels },
       rules: [
-        // The Lease named after the controller is read, renewed, taken over and released by update.
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [name], verbs: ['get', 'update'] },
+        // The controller's Lease is read, then renewed, taken over and released by update.
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEASE_NAME], verbs: ['get', 'update'] },
         // The first replica creates it; RBAC cannot limit create by name, since the object does not exist yet.
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       ],

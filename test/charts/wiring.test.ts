@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { LEASE_NAME } from '../../controller/src/kube/leader.js';
 import { findOne, repoRoot, synthesize, type Manifest } from './manifests.js';
 
 const run = promisify(execFile);
@@ -139,6 +140,15 @@ describe('RBAC', () => {
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
+    ]);
+  });
+
+  it('lets the controller take the Lease it campaigns for, in its own namespace', () => {
+    const role = findOne(manifests, 'Role', 'image-controller-leader-election');
+    expect(role.metadata.namespace).toBe(findOne(manifests, 'Deployment', 'image-controller').metadata.namespace);
+    expect(role.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEASE_NAME], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     ]);
   });
 

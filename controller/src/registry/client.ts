@@ -418,8 +418,8 @@ export class RegistryClient {
       }
       const tags = answer.status === 200 ? tagList(body) : undefined;
       if (tags !== undefined) {
-        const some = tags.length === 0 ? 'it has no tags' : `it has ${tags.slice(0, TAGS_IN_MESSAGE).join(', ')}${tags.length > TAGS_IN_MESSAGE ? ', …' : ''}`;
-        return notFound(`${peer} has no tag ${tag} in repository ${repository} (${some})`);
+        const shown = tags.slice(0, TAGS_IN_MESSAGE).join(', ') + (tags.length > TAGS_IN_MESSAGE ? ', …' : '');
+        return notFound(`${peer} has no tag ${tag} in repository ${repository} (${tags.length ? `its tags: ${shown}` : 'it has no tags'})`);
       }
     } catch (error) {
       // The tag list only sharpens the message; failing to get it leaves the plain 404.

@@ -34,6 +34,9 @@ export class ImageInformer {
   #current?: ImageListWatch;
   #loop?: Promise<void>;
   #synced = false;
+  #markSynced!: () => void;
+  /** Resolves when the first complete list has been handed over. */
+  readonly firstSync = new Promise<void>((resolve) => (this.#markSynced = resolve));
 
   constructor(options: ImageInformerOptions) {
     this.#options = { relistIntervalMs: 10 * 60_000, maxBackoffMs: 30_000, ...options };
@@ -95,6 +98,7 @@ export class ImageInformer {
       if (!failure && !this.#stopping.signal.aborted) {
         handlers.replaceAll(informer.list());
         this.#synced = true;
+        this.#markSynced();
         const watching = new AbortController();
         const relistDue = sleep(clock, relistIntervalMs, AbortSignal.any([this.#stopping.signal, watching.signal]));
         await Promise.race([failed, relistDue]);

@@ -133,7 +133,7 @@ function settle(
   rest: Omit<ReconcileResult, 'statusPatch' | 'events' | 'digestChanged'> & Partial<Pick<ReconcileResult, 'events' | 'digestChanged'>>,
 ): ReconcileResult {
   const patch = statusPatch(image.status, desiredStatus(image, outcome, now));
-  return { events: [], digestChanged: false, ...rest, ...(patch ? { statusPatch: patch } : {}) };
+  return { events: [], digestChanged: false, nextCheckInMs: undefined, ...rest, statusPatch: patch };
 }
 
 function warning(outcome: { reason: ImageReason; message: string }): ImageEvent {

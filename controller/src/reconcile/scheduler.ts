@@ -17,6 +17,8 @@ export interface SchedulerOptions {
 
 interface HeapEntry {
   due: number;
+  /** Breaks ties between equal due times: first scheduled, first run. */
+  seq: number;
   key: string;
 }
 
@@ -30,6 +32,7 @@ export class CheckScheduler {
   readonly #running = new Map<string, Promise<void>>();
   /** Keys that fell due while running: they go back to `#ready` when their run ends. */
   readonly #again = new Set<string>();
+  #seq = 0;
   #cancelTimer?: () => void;
   #timerDue = Infinity;
   #paused = false;
@@ -45,7 +48,7 @@ export class CheckScheduler {
     const due = this.#options.clock.now() + Math.max(0, delayMs);
     this.#due.set(key, due);
     this.#ready.delete(key);
-    push(this.#heap, { due, key });
+    push(this.#heap, { due, seq: this.#seq++, key });
     this.#arm();
   }
 
@@ -159,7 +162,7 @@ function push(heap: HeapEntry[], entry: HeapEntry): void {
   heap.push(entry);
   for (let i = heap.length - 1; i > 0; ) {
     const parent = (i - 1) >> 1;
-    if (heap[parent]!.due <= heap[i]!.due) break;
+    if (!before(heap[i]!, heap[parent]!)) break;
     [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
     i = parent;
   }
@@ -174,11 +177,15 @@ function pop(heap: HeapEntry[]): HeapEntry | undefined {
     const left = 2 * i + 1;
     const right = left + 1;
     let smallest = i;
-    if (left < heap.length && heap[left]!.due < heap[smallest]!.due) smallest = left;
-    if (right < heap.length && heap[right]!.due < heap[smallest]!.due) smallest = right;
+    if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+    if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
     if (smallest === i) break;
     [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
     i = smallest;
   }
   return top;
+}
+
+function before(a: HeapEntry, b: HeapEntry): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
 }

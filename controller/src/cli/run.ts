@@ -1,0 +1,216 @@
+/**
+ * `image-controller run`: watch Images and keep `status.latestImage` at the tag's current digest (the
+ * seed's `./mvnw spring-boot:run`). `startController` wires the modules together and is also the
+ * programmatic entry point; `runCommand` adds flags, signals and the exit code.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { sleep, systemClock, type Clock } from '../clock.js';
+import {
+  cachedObjectReader,
+  createKubeClient,
+  EventRecorder,
+  ImageInformer,
+  LEASE_NAME,
+  LeaderElector,
+  loadKubeConfig,
+  loadRegistryAccess,
+  parseRegistryAlias,
+  RegistryEndpoints,
+  type KubeClient,
+} from '../kube/index.js';
+import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
+import { createImageResolver, ImageController, parseDuration, RegistryPolicy } from '../reconcile/index.js';
+import { RegistryClient } from '../registry/index.js';
+import { ControllerMetrics, ControllerServer, watchesPushedTag } from '../server/index.js';
+import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
+
+export const RUN_FLAGS = {
+  kubeconfig: {
+    kind: 'string',
+    placeholder: '<file>',
+    help: 'kubeconfig to use',
+    defaultText: 'in-cluster config, else $KUBECONFIG, else ~/.kube/config',
+  },
+  namespace: { kind: 'string', placeholder: '<name>', help: 'watch Images in this namespace only', defaultText: 'all namespaces' },
+  interval: { kind: 'duration', placeholder: '<duration>', help: 'how often an Image without spec.interval is checked', default: 10_000, check: checkInterval },
+  concurrency: { kind: 'count', placeholder: '<n>', help: 'most registry checks running at once', default: 16 },
+  requestTimeout: { kind: 'duration', placeholder: '<duration>', help: 'deadline of each registry request', default: 10_000 },
+  httpAddress: { kind: 'string', placeholder: '<[host]:port>', help: 'address of /healthz, /readyz, /metrics and /notifications', default: ':8080' },
+  leaderElect: { kind: 'boolean', help: `hold the Lease "${LEASE_NAME}" before writing, so several replicas are safe`, default: false },
+  leaseNamespace: { kind: 'string', placeholder: '<name>', help: 'namespace of the leader election Lease', fallbackEnv: 'POD_NAMESPACE', defaultText: '$POD_NAMESPACE' },
+  registryAlias: {
+    kind: 'list',
+    placeholder: '<from=to>',
+    help: 'contact registry "to" for Images naming "from" (repeatable); status still names "from". Adds to kube-public/local-registry-hosting',
+    default: [],
+  },
+  notificationToken: { kind: 'string', placeholder: '<token>', help: 'bearer token registries must send to /notifications; unset disables the endpoint' },
+  logLevel: { kind: 'string', placeholder: '<level>', help: 'debug, info, warn or error; debug shows each "Checking digest for: <url>"', default: 'info', check: (v) => (isLogLevel(v) ? undefined : 'must be debug, info, warn or error') },
+  allowedRegistries: {
+    kind: 'list',
+    placeholder: '<globs>',
+    help: 'comma-separated registry host globs the controller may contact, e.g. localhost:5000,*.example.com; link-local and cloud metadata addresses are always refused',
+    default: [],
+    defaultText: 'all',
+  },
+} satisfies FlagTable;
+
+export type RunOptions = FlagValues<typeof RUN_FLAGS>;
+
+/** How long a shutdown waits for checks in progress before it stops anyway. */
+const DRAIN_TIMEOUT_MS = 15_000;
+/** Pull secrets and ServiceAccounts are read again after this (the controller may `get` them, not watch). */
+const SECRET_CACHE_MS = 10_000;
+
+function checkInterval(ms: number): string | undefined {
+  return ms >= parseDuration('1s')! ? undefined : 'must be at least 1s';
+}
+
+export interface RunningController {
+  /** Where the HTTP server listens (useful with `--http-address 127.0.0.1:0`). */
+  address: AddressInfo;
+  controller: ImageController;
+  /** Resolves once the first list of Images is cached; the "controller ready" line is logged then. */
+  ready: Promise<void>;
+  /** Drains checks, stops the informer, releases the Lease, closes the HTTP server and registry connections. */
+  stop(): Promise<void>;
+}
+
+export interface StartOverrides {
+  kube?: KubeClient;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export async function startController(options: RunOptions, overrides: StartOverrides = {}): Promise<RunningController> {
+  const log = overrides.log ?? createLogger({ level: options.logLevel as LogLevel });
+  const clock = overrides.clock ?? systemClock;
+  const kube = overrides.kube ?? createKubeClient(loadKubeConfig(options.kubeconfig));
+  const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
+  if (options.leaderElect && !options.leaseNamespace) throw new FlagError('--leader-elect needs --lease-namespace or $POD_NAMESPACE');
+
+  // The elector and the metrics call into the controller, which needs the elector: late-bound through `controller`.
+  let controller: ImageController;
+  const elector = options.leaderElect
+    ? new LeaderElector({
+        store: kube.leaseStore(options.leaseNamespace!, LEASE_NAME),
+        identity,
+        clock,
+        log,
+        onStartedLeading: () => controller.startedLeading(),
+        onStoppedLeading: () => controller.stoppedLeading(),
+      })
+    : undefined;
+  const leadership = elector ?? { isLeader: true };
+  const metrics = new ControllerMetrics({
+    queueDepth: () => controller.queueDepth,
+    imagesWatched: () => controller.size,
+    isLeader: () => leadership.isLeader,
+  });
+  const registry = new RegistryClient({ requestTimeoutMs: options.requestTimeout, log, onRequest: metrics.recordRegistryRequest });
+  const reader = cachedObjectReader(kube, clock, SECRET_CACHE_MS);
+  const endpoints = new RegistryEndpoints({
+    aliases: new Map(options.registryAlias.map(parseRegistryAlias)),
+    reader,
+    inCluster: process.env.KUBERNETES_SERVICE_HOST !== undefined,
+    clock,
+    log,
+  });
+  const policy = new RegistryPolicy({ allowed: options.allowedRegistries });
+  controller = new ImageController({
+    status: kube,
+    events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
+    resolve: createImageResolver({
+      registry,
+      access: (image, host) => loadRegistryAccess(reader, image, host),
+      endpointFor: (host) => endpoints.endpointFor(host),
+      checkPolicy: (host, endpoint) => policy.check(host, endpoint),
+      clock,
+    }),
+    leadership,
+    clock,
+    log,
+    defaultIntervalMs: options.interval,
+    concurrency: options.concurrency,
+    onChecked: ({ reason, digestChanged }) => {
+      metrics.checks.inc({ reason });
+      if (digestChanged) metrics.digestChanges.inc();
+    },
+  });
+  const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: controller, clock, log });
+  const server = new ControllerServer({
+    address: options.httpAddress,
+    metrics,
+    notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
+    notificationToken: options.notificationToken,
+    onPush: (pushed) => controller.recheck((image) => watchesPushedTag(image, pushed)),
+    log,
+  });
+
+  const address = await server.listen();
+  log.info('starting', {
+    namespace: options.namespace ?? '(all)',
+    interval: options.interval,
+    concurrency: options.concurrency,
+    leaderElect: options.leaderElect,
+    identity,
+    http: `${address.address}:${address.port}`,
+    notifications: options.notificationToken ? 'enabled' : 'disabled',
+  });
+  informer.start();
+  elector?.start();
+  const ready = informer.firstSync.then(() => log.info('controller ready', { images: controller.size, leader: leadership.isLeader }));
+
+  return {
+    address,
+    controller,
+    ready,
+    async stop() {
+      log.info('shutting down: finishing checks in progress');
+      const drained = await Promise.race([controller.stop().then(() => true), sleep(clock, DRAIN_TIMEOUT_MS).then(() => false)]);
+      if (!drained) log.warn('some checks were still running at shutdown', { afterMs: DRAIN_TIMEOUT_MS });
+      await informer.stop();
+      await elector?.stop();
+      await server.close();
+      await registry.close();
+      log.info('stopped');
+    },
+  };
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let options: RunOptions;
+  try {
+    const parsed = parseFlags(RUN_FLAGS, argv);
+    if (parsed.help) {
+      console.log(`Flags of run:\n${formatFlagHelp(RUN_FLAGS)}\n`);
+      return 0;
+    }
+    if (parsed.positional.length > 0) throw new FlagError(`run takes no arguments, got "${parsed.positional.join(' ')}"`);
+    options = parsed.values;
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    console.error(`InvalidFlag: ${error.message}`);
+    return 2;
+  }
+  const log = createLogger({ level: options.logLevel as LogLevel });
+  // Every check is awaited inside the work queue; this only guards against a library's stray promise.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
+  let running: RunningController;
+  try {
+    running = await startController(options, { log });
+  } catch (error) {
+    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
+    return error instanceof FlagError ? 2 : 1;
+  }
+  // The first SIGTERM/SIGINT drains; a second one, with the handlers gone, ends the process at once.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log.info('received signal', { signal });
+  await running.stop();
+  return 0;
+}

@@ -1,0 +1,237 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ImageReason, type Image, type ImageStatus } from '../api/image.js';
+import type { ImageStatusWriter } from '../kube/client.js';
+import { createLogger } from '../log.js';
+import { RegistryError, type ImageReference } from '../registry/index.js';
+import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
+import { ManualClock } from '../testing/manual-clock.js';
+import { ImageController, imageKey } from './controller.js';
+import type { ImageEvent } from './reconcile.js';
+import { createImageResolver } from './resolver.js';
+
+const log = createLogger({ write: () => undefined });
+
+/** The API server as far as the controller writes to it: every write is counted. */
+class FakeApiServer implements ImageStatusWriter {
+  readonly patches: { key: string; patch: Partial<ImageStatus> }[] = [];
+  readonly events: { key: string; event: ImageEvent }[] = [];
+  readonly stored = new Map<string, Image>();
+  #version = 100;
+
+  get writes(): number {
+    return this.patches.length + this.events.length;
+  }
+
+  async patchImageStatus(namespace: string, name: string, patch: Partial<ImageStatus>): Promise<Image | undefined> {
+    const key = `${namespace}/${name}`;
+    const image = this.stored.get(key);
+    if (!image) return undefined;
+    this.patches.push({ key, patch });
+    const updated = { ...image, metadata: { ...image.metadata, resourceVersion: String(++this.#version) }, status: { ...image.status, ...patch } };
+    this.stored.set(key, updated);
+    return structuredClone(updated);
+  }
+
+  eventSink = {
+    record: async (image: Image, event: ImageEvent) => void this.events.push({ key: imageKey(image), event }),
+    forget: () => undefined,
+  };
+
+  lastStatus(key: string): ImageStatus | undefined {
+    return this.stored.get(key)?.status;
+  }
+}
+
+type Answer = { digest: string } | { error: RegistryError };
+
+function setup(options: { leader?: boolean } = {}) {
+  const clock = new ManualClock();
+  const api = new FakeApiServer();
+  const answers: Answer[] = [];
+  let nextAnswer: Answer = { digest: DIGEST_A };
+  const resolveDigest = vi.fn(async (ref: ImageReference) => {
+    const answer = answers.shift() ?? nextAnswer;
+    if ('error' in answer) throw answer.error;
+    return { digest: answer.digest, mediaType: OCI_INDEX, latestImage: ref.digestReference(answer.digest) };
+  });
+  const leadership = { isLeader: options.leader ?? true };
+  const controller = new ImageController({
+    status: api,
+    events: api.eventSink,
+    resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, checkPolicy: async () => undefined, clock }),
+    leadership,
+    clock,
+    log,
+    defaultIntervalMs: 10_000,
+    concurrency: 16,
+    random: () => 0.5,
+  });
+  const add = (...images: Image[]) => {
+    for (const image of images) api.stored.set(imageKey(image), image);
+    controller.replaceAll([...api.stored.values()]);
+  };
+  return {
+    clock,
+    api,
+    controller,
+    resolveDigest,
+    leadership,
+    add,
+    answer: (...next: Answer[]) => answers.push(...next),
+    setAnswer: (answer: Answer) => (nextAnswer = answer),
+  };
+}
+
+const ready = (status: ImageStatus | undefined) => status?.conditions?.find((c) => c.type === 'Ready');
+
+describe('ImageController', () => {
+  it('a new digest gives exactly one status patch; an unchanged digest gives no API writes', async () => {
+    const { clock, api, add, resolveDigest } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    expect(api.patches).toHaveLength(1);
+    expect(api.lastStatus('default/demo')).toMatchObject({ latestImage: `localhost:5000/apps/demo@${DIGEST_A}`, complete: true, digest: DIGEST_A });
+    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved']);
+    const writes = api.writes;
+
+    await clock.advance(60_000);
+    expect(resolveDigest.mock.calls.length).toBeGreaterThanOrEqual(6);
+    expect(api.writes).toBe(writes);
+  });
+
+  it('a moved tag is patched once with the new digest', async () => {
+    const { clock, api, add, setAnswer } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    setAnswer({ digest: DIGEST_B });
+    await clock.advance(10_000);
+    expect(api.patches).toHaveLength(2);
+    expect(api.patches[1]!.patch).toMatchObject({ latestImage: `localhost:5000/apps/demo@${DIGEST_B}`, digest: DIGEST_B });
+    await clock.advance(30_000);
+    expect(api.patches).toHaveLength(2);
+  });
+
+  it('an error sets Ready=False, keeps latestImage, backs off 1 s, 2 s, then recovers to Ready=True', async () => {
+    const { clock, api, add, answer, resolveDigest } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    const unavailable = { error: new RegistryError(ImageReason.RegistryUnavailable, 'registry localhost:5000 refused the connection') };
+    answer(unavailable, unavailable);
+    await clock.advance(10_000);
+    const failed = api.lastStatus('default/demo');
+    expect(ready(failed)).toMatchObject({ status: 'False', reason: 'RegistryUnavailable', message: 'registry localhost:5000 refused the connection' });
+    expect(failed?.latestImage).toBe(`localhost:5000/apps/demo@${DIGEST_A}`);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+
+    await clock.advance(999);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    await clock.advance(1);
+    expect(resolveDigest).toHaveBeenCalledTimes(3); // the second failure, 1 s later
+    await clock.advance(1_999);
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
+    await clock.advance(1);
+    expect(resolveDigest).toHaveBeenCalledTimes(4); // 2 s later: the registry is back
+    expect(ready(api.lastStatus('default/demo'))).toMatchObject({ status: 'True', reason: 'DigestResolved' });
+    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved', 'RegistryUnavailable', 'RegistryUnavailable']);
+  });
+
+  it("honours the registry's Retry-After", async () => {
+    const { clock, api, add, answer, resolveDigest } = setup();
+    answer({ error: new RegistryError(ImageReason.RateLimited, 'too many requests', { retryAfterMs: 45_000, httpStatus: 429 }) });
+    add(makeImage('demo'));
+    await clock.advance(0);
+    expect(ready(api.lastStatus('default/demo'))?.reason).toBe('RateLimited');
+    await clock.advance(44_999);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    await clock.advance(1);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+  });
+
+  it('1,000 Images on one tag share one registry request, and about one per interval after that', async () => {
+    const { clock, api, add, resolveDigest } = setup();
+    add(...Array.from({ length: 1_000 }, (_, i) => makeImage(`demo-${i}`)));
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    expect(api.patches).toHaveLength(1_000);
+    await clock.advance(10_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    expect(api.patches).toHaveLength(1_000);
+  });
+
+  it('Images with different credentials do not share an answer', async () => {
+    const clock = new ManualClock();
+    const resolveDigest = vi.fn(async (ref: ImageReference) => ({ digest: DIGEST_A, mediaType: OCI_INDEX, latestImage: ref.digestReference(DIGEST_A) }));
+    const resolve = createImageResolver({
+      registry: { resolveDigest },
+      access: async (image) => ({ credentials: { username: image.metadata.name, password: 'secret' } }),
+      endpointFor: async () => undefined,
+      checkPolicy: async () => undefined,
+      clock,
+    });
+    const { parseImageReference } = await import('../registry/index.js');
+    const reference = parseImageReference('localhost:5000/apps/demo');
+    await Promise.all([resolve(makeImage('a'), reference, 0), resolve(makeImage('b'), reference, 0), resolve(makeImage('a'), reference, 0)]);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+  });
+
+  it('a re-check asks the registry afresh, for the matching Images only', async () => {
+    const { clock, api, add, setAnswer, controller, resolveDigest } = setup();
+    add(makeImage('demo'), makeImage('other', { image: 'localhost:5000/apps/other' }));
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    setAnswer({ digest: DIGEST_B });
+    await clock.advance(1_000);
+    expect(controller.recheck((image) => image.spec.image.endsWith('/demo'))).toBe(1);
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
+    expect(api.lastStatus('default/other')?.digest).toBe(DIGEST_A);
+  });
+
+  it('a standby checks nothing until it leads', async () => {
+    const { clock, api, add, controller, leadership, resolveDigest } = setup({ leader: false });
+    add(makeImage('demo'));
+    await clock.advance(30_000);
+    expect(resolveDigest).not.toHaveBeenCalled();
+    leadership.isLeader = true;
+    controller.startedLeading();
+    await clock.advance(0);
+    expect(api.patches).toHaveLength(1);
+  });
+
+  it('a spec change is checked at once; a status echo is not', async () => {
+    const { clock, api, add, controller, resolveDigest } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    controller.upsert(api.stored.get('default/demo')!);
+    await clock.advance(1_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    const changed = api.stored.get('default/demo')!;
+    controller.upsert({ ...changed, metadata: { ...changed.metadata, generation: 2 }, spec: { ...changed.spec, image: 'localhost:5000/apps/demo:v2' } });
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+  });
+
+  it('a deleted Image is not written to and not checked again', async () => {
+    const { clock, api, add, controller, resolveDigest } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    controller.replaceAll([]);
+    await clock.advance(60_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    expect(api.patches).toHaveLength(1);
+    expect(controller.size).toBe(0);
+  });
+
+  it('a failed status write is retried with backoff', async () => {
+    const { clock, api, add, resolveDigest } = setup();
+    add(makeImage('demo'));
+    const patch = vi.spyOn(api, 'patchImageStatus').mockRejectedValueOnce(Object.assign(new Error('etcdserver: timeout'), { code: 500 }));
+    await clock.advance(0);
+    expect(api.patches).toHaveLength(0);
+    await clock.advance(1_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    expect(patch).toHaveBeenCalledTimes(2);
+    expect(api.patches).toHaveLength(1);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * The controller's one HTTP server: `/healthz`, `/readyz`, `/metrics` and `/notifications`.
+ *
+ * Readiness is "the Image cache is synced", for standbys too: if only the leader were ready, a rolling
+ * update (maxUnavailable 0) would wait forever for a new pod that cannot lead while the old one lives.
+ * A standby that receives a notification records it; it acts on it if it becomes leader.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import type { ControllerMetrics } from './metrics.js';
+import { bearerTokenMatches, NOTIFICATION_MEDIA_TYPE, parsePushedTags, type PushedTag } from './notifications.js';
+
+export const NOTIFICATIONS_PATH = '/notifications';
+
+export interface ControllerServerOptions {
+  /** `--http-address`: `[host]:port`; an empty host listens on every interface. */
+  address: string;
+  metrics: ControllerMetrics;
+  /** Why the controller is not ready yet, or undefined when it is. */
+  notReadyReason: () => string | undefined;
+  /** When set, `/notifications` requires this bearer token; when unset, it answers 404. */
+  notificationToken?: string;
+  /** Re-checks the Images watching the pushed tags; returns how many. */
+  onPush: (pushed: PushedTag[]) => number;
+  log: Logger;
+  /** Largest notification body accepted. @default 1 MiB */
+  maxBodyBytes?: number;
+  /** `/healthz` fails when the event loop has not turned for this long. @default 10 s */
+  maxEventLoopStallMs?: number;
+}
+
+/** `:8080` → { port 8080 }, `127.0.0.1:0`, `[::1]:8080`. */
+export function parseListenAddress(address: string): { host?: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) throw new Error(`--http-address "${address}" must be [host]:port, e.g. :8080 or 127.0.0.1:8080`);
+  const host = match[1] ?? match[2];
+  return host ? { host, port } : { port };
+}
+
+export class ControllerServer {
+  readonly #options: ControllerServerOptions;
+  readonly #server: Server;
+  #lastTick = Date.now();
+  #ticker?: NodeJS.Timeout;
+
+  constructor(options: ControllerServerOptions) {
+    this.#options = options;
+    this.#server = createServer((request, response) => {
+      this.#route(request, response).catch((error) => {
+        options.log.error('HTTP handler failed', { path: request.url, error: String(error) });
+        if (!response.headersSent) send(response, 500, 'internal error\n');
+        else response.destroy();
+      });
+    });
+  }
+
+  /** Listens; resolves to the bound address (port 0 picks a free one). */
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = parseListenAddress(this.#options.address);
+    this.#ticker = setInterval(() => (this.#lastTick = Date.now()), 1000);
+    this.#ticker.unref();
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.#server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#ticker);
+    if (!this.#server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+    });
+  }
+
+  async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://controller').pathname;
+    switch (path) {
+      case '/healthz': {
+        const stalledMs = Date.now() - this.#lastTick;
+        const limit = this.#options.maxEventLoopStallMs ?? 10_000;
+        return stalledMs > limit ? send(response, 503, `event loop stalled for ${stalledMs}ms\n`) : send(response, 200, 'ok\n');
+      }
+      case '/readyz': {
+        const reason = this.#options.notReadyReason();
+        return reason ? send(response, 503, `${reason}\n`) : send(response, 200, 'ok\n');
+      }
+      case '/metrics':
+        return send(response, 200, this.#options.metrics.expose(), 'text/plain; version=0.0.4; charset=utf-8');
+      case NOTIFICATIONS_PATH:
+        return this.#notification(request, response);
+      default:
+        return send(response, 404, 'not found\n');
+    }
+  }
+
+  async #notification(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const { notificationToken, metrics, onPush, log, maxBodyBytes = 1024 * 1024 } = this.#options;
+    if (!notificationToken) return send(response, 404, 'notifications are disabled: no notification token is configured\n');
+    if (request.method !== 'POST') {
+      response.setHeader('allow', 'POST');
+      return send(response, 405, 'POST a registry notification envelope\n');
+    }
+    if (!bearerTokenMatches(request.headers.authorization, notificationToken)) {
+      metrics.notifications.inc({ result: 'unauthorized' });
+      response.setHeader('www-authenticate', 'Bearer realm="image-controller notifications"');
+      return send(response, 401, 'a valid Authorization: Bearer token is required\n');
+    }
+    const body = await readBody(request, maxBodyBytes);
+    if (body === undefined) {
+      metrics.notifications.inc({ result: 'too_large' });
+      response.setHeader('connection', 'close');
+      return send(response, 413, `body larger than ${maxBodyBytes} bytes\n`);
+    }
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const pushed = contentType === NOTIFICATION_MEDIA_TYPE || contentType === 'application/json' ? parsePushedTags(body) : undefined;
+    if (!pushed) {
+      metrics.notifications.inc({ result: 'invalid' });
+      return send(response, 400, `expected a ${NOTIFICATION_MEDIA_TYPE} envelope: {"events":[…]}\n`);
+    }
+    // The registry retries anything but 2xx forever, so a valid envelope is always accepted.
+    const images = pushed.length > 0 ? onPush(pushed) : 0;
+    metrics.notifications.inc({ result: 'accepted' });
+    log.info('registry notification', { pushed: pushed.map((p) => `${p.repository}:${p.tag}`), images });
+    return send(response, 202, JSON.stringify({ rechecking: images }) + '\n', 'application/json');
+  }
+}
+
+/** The body as text, or undefined when it exceeds `limit` bytes (the rest is not read). */
+async function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  if (Number(request.headers['content-length'] ?? 0) > limit) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

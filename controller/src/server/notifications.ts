@@ -1,0 +1,58 @@
+/**
+ * The Docker distribution registry's notification envelope (`application/vnd.docker.distribution.events.v1+json`):
+ * which tags were pushed. The payload is only a hint to look now: the digest it carries is never used,
+ * the Image's own registry is asked again.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Image } from '../api/image.js';
+import { parseImageReference } from '../registry/index.js';
+
+export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
+
+export interface PushedTag {
+  repository: string;
+  tag: string;
+}
+
+/** The tags pushed according to `body`, or undefined when it is not a notification envelope. */
+export function parsePushedTags(body: string): PushedTag[] | undefined {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const events = (envelope as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events)) return undefined;
+  const pushed: PushedTag[] = [];
+  for (const event of events as { action?: unknown; target?: { repository?: unknown; tag?: unknown } }[]) {
+    const { repository, tag } = event?.target ?? {};
+    // Blob pushes and pushes by digest carry no tag: nothing an Image watches moved.
+    if (event?.action === 'push' && typeof repository === 'string' && typeof tag === 'string' && tag !== '') {
+      pushed.push({ repository, tag });
+    }
+  }
+  return pushed;
+}
+
+/**
+ * True when `image` watches a pushed tag. The registry host is not compared: the pusher's host (the
+ * event's `request.host`) is often another name for the same registry (kind's `localhost:5000` is
+ * `kind-registry:5000` inside the cluster), and a needless re-check costs one shared HEAD.
+ */
+export function watchesPushedTag(image: Image, pushed: readonly PushedTag[]): boolean {
+  let reference;
+  try {
+    reference = parseImageReference(image.spec.image);
+  } catch {
+    return false;
+  }
+  return pushed.some((p) => p.repository === reference.repository && p.tag === reference.tag);
+}
+
+/** Compares a presented bearer token with the configured one in constant time (hashes make the lengths equal). */
+export function bearerTokenMatches(authorization: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(token)) && presented !== '';
+}

@@ -20,7 +20,7 @@ import { FlagError, formatFlagHelp, parseFlags, type FlagTable } from './flags.j
 export const RESOLVE_FLAGS = {
   insecure: {
     kind: 'boolean',
-    help: 'allow plain HTTP to a registry that is not on loopback (loopback registries always may use it)',
+    help: 'allow plain HTTP to a registry that is not on loopback',
     default: false,
   },
   caFile: {

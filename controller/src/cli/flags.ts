@@ -129,7 +129,7 @@ function describe(key: string, spec: AnyFlagSpec): string {
       : spec.kind === 'duration'
         ? formatDuration(spec.default as number)
         : Array.isArray(spec.default)
-          ? spec.default.join(',') || undefined
+          ? spec.default.join(',') || 'none'
           : String(spec.default));
   const env = [envName(key), spec.fallbackEnv].filter(Boolean).map((e) => `$${e}`).join(', ');
   return `${spec.help}${shown === undefined ? '' : ` (default ${shown})`} [${env}]`;

@@ -243,6 +243,29 @@ describe('a plain-HTTP registry on loopback', () => {
       expect(Date.now() - started).toBeLessThan(20_000);
     });
 
+    it.each([
+      [
+        { kind: 'status', status: 429, headers: { 'retry-after': '30' } },
+        { reason: ImageReason.RateLimited, httpStatus: 429, retryAfterMs: 30_000 },
+        'is rate limiting requests for apps/faults:1; it asked to retry in 30s',
+      ],
+      [
+        { kind: 'status', status: 503 },
+        { reason: ImageReason.RegistryUnavailable, httpStatus: 503, retryAfterMs: undefined },
+        'answered a server error, HTTP 503, for apps/faults:1',
+      ],
+      [
+        { kind: 'reset' },
+        { reason: ImageReason.RegistryUnavailable, httpStatus: undefined, retryAfterMs: undefined },
+        'closed the connection before answering',
+      ],
+    ] as const)('maps %j', async (fault, expected, message) => {
+      proxy.setFault(fault);
+      const error = await failure(resolve(`${proxy.host}/apps/faults:1`));
+      expect({ reason: error.reason, httpStatus: error.httpStatus, retryAfterMs: error.retryAfterMs }).toEqual(expected);
+      expect(error.message).toContain(`registry ${proxy.host} ${message}`);
+    });
+
     it('follows a redirect', async () => {
       proxy.setFault({ kind: 'redirect', location: `http://${registry.host}/v2/apps/faults/manifests/1` });
       const resolved = await resolve(`${proxy.host}/apps/faults:1`);

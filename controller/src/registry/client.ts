@@ -216,7 +216,6 @@ export class RegistryClient {
         withCredentials: options.credentials !== undefined,
       },
     };
-    if (check.pinnedScheme === 'http') this.#assertPlainHttpAllowed(check, endpoint);
     return check;
   }
 
@@ -228,6 +227,8 @@ export class RegistryClient {
    */
   #url(check: Check, path: string): URL {
     const scheme = check.pinnedScheme ?? (this.#plainHttpEndpoints.has(check.endpoint) ? 'http' : 'https');
+    // Checked on every use: another Image marked insecure may have taught us that this endpoint is HTTP.
+    if (scheme === 'http') this.#assertPlainHttpAllowed(check, check.endpoint);
     return new URL(`${scheme}://${check.endpoint}${path}`);
   }
 
@@ -277,19 +278,20 @@ export class RegistryClient {
     // One authentication round per check: a fresh token (the cached one may have been revoked), then
     // a 401 is the answer.
     const authorization = await this.#authorization(check, challenge, true);
+    if (authorization === undefined) throw unauthorized(check.failure, 401);
     const second = await this.#followRedirects(check, method, url, headers, authorization);
     if (second.status !== 401) return second;
     await second.body.dump();
     throw unauthorized(check.failure, 401);
   }
 
-  /** The `Authorization` value answering `challenge`; `fresh` skips the token cache. */
-  async #authorization(check: Check, challenge: AuthChallenge, fresh: boolean): Promise<string> {
+  /**
+   * The `Authorization` value answering `challenge`, or undefined for Basic without credentials (then the
+   * request goes anonymous); `fresh` skips the token cache.
+   */
+  async #authorization(check: Check, challenge: AuthChallenge, fresh: boolean): Promise<string | undefined> {
     const credentials = check.options.credentials;
-    if (challenge.scheme === 'basic') {
-      if (credentials?.username === undefined) throw unauthorized(check.failure, 401);
-      return basicAuthorization(credentials);
-    }
+    if (challenge.scheme === 'basic') return credentials?.username === undefined ? undefined : basicAuthorization(credentials);
     const realm = challenge.params.realm;
     if (!realm || !URL.canParse(realm)) {
       throw new RegistryError(

@@ -22,7 +22,11 @@ const TOKEN_DURATION = '24h';
 /** Cartographer v0.8.11 registers five controllers (workload, supply chain, deliverable, delivery, runnable). */
 const CARTOGRAPHER_CONTROLLER_COUNT = 5;
 
-const CONTROLLERS = [
+/**
+ * Only what API-level scenarios need (rollouts, ServiceAccounts and their tokens, namespace deletion,
+ * garbage collection); node and scheduling controllers would have no kubelet to act on.
+ */
+const CONTROLLER_MANAGER_CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
   'namespace-controller',
@@ -251,7 +255,7 @@ export class ControlPlane {
         '--secure-port=0',
         `--root-ca-file=${pki.caCert}`,
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
-        `--controllers=${CONTROLLERS.join(',')}`,
+        `--controllers=${CONTROLLER_MANAGER_CONTROLLERS.join(',')}`,
       ],
     });
     // The serviceaccount controller creating `default` shows the controllers are running.

@@ -1,0 +1,242 @@
+/**
+ * The whole product on loopback, the way a user runs it: a real control plane with Cartographer, the
+ * real registry on 127.0.0.1:5000 (the seed's `localhost:5000`), `kubectl apply -f dist/` exactly as the
+ * README says, and the bundled image controller running under the ServiceAccount dist/ gives it, so
+ * the RBAC the charts synthesize is what is tested. Shared by the e2e, resilience and benchmark runs.
+ *
+ *   const system = new SupplyChainSystem({ notifications: true });
+ *   beforeAll(() => system.start(), 300_000);
+ *   afterAll(() => system.stop(), 60_000);
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import type { Image } from '../../controller/src/api/image.js';
+import { ControlPlane } from './control-plane.js';
+import { pushImage, skopeoDigest, writeImageLayout, type PushOptions } from './oci.js';
+import { freePort, type ManagedProcess } from './processes.js';
+import { startRegistry, type Registry } from './registry.js';
+import { waitFor } from './wait.js';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const controllerBundle = join(repoRoot, 'controller/dist/image-controller.js');
+
+/** The seed's registry address: the demo Workload's image_prefix is `localhost:5000/apps/`. */
+export const SEED_REGISTRY_PORT = 5000;
+/** The name Images are written with, as the kubelet (and the demo's image_prefix) sees the registry. */
+export const SEED_REGISTRY = `localhost:${SEED_REGISTRY_PORT}`;
+
+export interface SupplyChainSystemOptions {
+  /** Run Cartographer (the supply chain scenarios need it; controller-only runs don't). @default true */
+  cartographer?: boolean;
+  /** Have the registry POST push notifications to the controller's /notifications. @default false */
+  notifications?: boolean;
+  /** Flags added to `image-controller run` (after the harness's own). @default [] */
+  controllerArgs?: string[];
+  /** Start the controller in start(); false leaves it to the test (`startController`). @default true */
+  startController?: boolean;
+}
+
+export interface ControllerProcessOptions {
+  /** Extra flags. @default the system's controllerArgs */
+  args?: string[];
+  /** Process name in logs, for several replicas. @default 'image-controller' */
+  name?: string;
+  /** Wait for /readyz. @default true */
+  waitReady?: boolean;
+}
+
+export interface StopControllerOptions {
+  /** SIGTERM lets it drain and release its Lease; SIGKILL is a crash. @default 'SIGTERM' */
+  signal?: 'SIGTERM' | 'SIGKILL';
+}
+
+export interface RunningController {
+  process: ManagedProcess;
+  /** `http://127.0.0.1:PORT`: /healthz, /readyz, /metrics, /notifications. */
+  url: string;
+}
+
+interface ControllerIdentity {
+  namespace: string;
+  serviceAccount: string;
+}
+
+export class SupplyChainSystem {
+  readonly controlPlane = new ControlPlane();
+  readonly options: Required<SupplyChainSystemOptions>;
+  /** Bearer token the registry sends and the controller requires on /notifications. */
+  readonly notificationToken = randomBytes(24).toString('hex');
+  registry: Registry | undefined;
+  /** The first controller started, which the registry notifies. */
+  controller: RunningController | undefined;
+  /** Namespace and ServiceAccount of the controller, read from dist/. */
+  readonly identity: ControllerIdentity = controllerIdentityFromDist();
+  #controllerKubeconfig = '';
+  #notifyPort = 0;
+  #layouts = '';
+
+  constructor(options: SupplyChainSystemOptions = {}) {
+    this.options = {
+      cartographer: options.cartographer ?? true,
+      notifications: options.notifications ?? false,
+      controllerArgs: options.controllerArgs ?? [],
+      startController: options.startController ?? true,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(controllerBundle)) throw new Error('the controller bundle is missing: run `npm run build` first');
+    this.#layouts = await mkdtemp(join(tmpdir(), 'e2e-images-'));
+    await this.controlPlane.start();
+    if (this.options.cartographer) await this.controlPlane.startCartographer();
+    await this.kubectl(['apply', '-f', join(repoRoot, 'dist')]);
+    this.#controllerKubeconfig = await this.controlPlane.serviceAccountKubeconfig(
+      this.identity.namespace,
+      this.identity.serviceAccount,
+    );
+    // The registry must know where to send notifications before it starts, so the first controller's
+    // port is chosen now.
+    this.#notifyPort = await freePort();
+    this.registry = await startRegistry({
+      port: SEED_REGISTRY_PORT,
+      notifications: this.options.notifications
+        ? { url: `http://127.0.0.1:${this.#notifyPort}/notifications`, token: this.notificationToken }
+        : undefined,
+    });
+    if (this.options.startController) this.controller = await this.startController();
+  }
+
+  /**
+   * Starts a controller process as the dist/ ServiceAccount. While no other controller is the system's
+   * `controller`, the new one becomes it and listens where the registry sends notifications.
+   */
+  async startController(options: ControllerProcessOptions = {}): Promise<RunningController> {
+    const port = this.controller ? await freePort() : this.#notifyPort;
+    const url = `http://127.0.0.1:${port}`;
+    const process_ = this.controlPlane.startProcess({
+      name: options.name ?? 'image-controller',
+      command: process.execPath,
+      args: [
+        controllerBundle,
+        'run',
+        '--kubeconfig', this.#controllerKubeconfig,
+        '--http-address', `127.0.0.1:${port}`,
+        '--log-level', 'debug',
+        ...(this.options.notifications ? ['--notification-token', this.notificationToken] : []),
+        ...(options.args ?? this.options.controllerArgs),
+      ],
+      env: { ...process.env, POD_NAMESPACE: this.identity.namespace },
+    });
+    const running = { process: process_, url };
+    if (options.waitReady ?? true) await this.waitControllerReady(running);
+    this.controller ??= running;
+    return running;
+  }
+
+  /** Stops a controller (the system's `controller` by default); a later startController() takes its place. */
+  async stopController(controller = this.controller, { signal = 'SIGTERM' }: StopControllerOptions = {}): Promise<void> {
+    if (!controller) return;
+    if (signal === 'SIGKILL') {
+      controller.process.killGroup('SIGKILL');
+      await controller.process.exited;
+    } else {
+      await controller.process.stop();
+    }
+    if (controller === this.controller) this.controller = undefined;
+  }
+
+  async waitControllerReady({ process: process_, url }: RunningController, timeoutMs = 30_000): Promise<void> {
+    await waitFor(`${process_.spec.name} /readyz`, async () => (await fetch(`${url}/readyz`)).status === 200, {
+      timeoutMs,
+      abortIf: () => process_.assertRunning(),
+    });
+  }
+
+  /** The controller's Prometheus metrics, as text. */
+  async metrics(controller = this.controller): Promise<string> {
+    if (!controller) throw new Error('no controller is running');
+    return (await fetch(`${controller.url}/metrics`)).text();
+  }
+
+  kubectl(args: string[], options?: Parameters<ControlPlane['kubectl']>[1]): Promise<string> {
+    return this.controlPlane.kubectl(args, options);
+  }
+
+  /**
+   * Pushes a new image (new digest every time) to `repository:tag` of the registry and returns the
+   * digest the registry now serves for the tag, as skopeo sees it.
+   */
+  async push(repository: string, options: PushOptions & { tag?: string; multiArch?: boolean } = {}): Promise<string> {
+    const registry = this.#requireRegistry();
+    const tag = options.tag ?? 'latest';
+    const layout = await writeImageLayout(join(this.#layouts, randomBytes(8).toString('hex')), { tag, multiArch: options.multiArch });
+    const destination = `${registry.host}/${repository}:${tag}`;
+    await pushImage(layout, destination, { format: options.format, all: options.all ?? options.multiArch });
+    await rm(layout.dir, { recursive: true, force: true });
+    return skopeoDigest(destination);
+  }
+
+  /** The Image `namespace/name`, or undefined when it does not exist. */
+  async image(name: string, namespace = 'default'): Promise<Image | undefined> {
+    try {
+      return JSON.parse(await this.kubectl(['get', 'images.example.com', name, '-n', namespace, '-o', 'json'])) as Image;
+    } catch (error) {
+      if (/NotFound/.test(String(error))) return undefined;
+      throw error;
+    }
+  }
+
+  /** Waits until the Image's status.latestImage is `latestImage` and returns the Image. */
+  async waitForLatestImage(name: string, latestImage: string, { namespace = 'default', timeoutMs = 30_000 } = {}): Promise<Image> {
+    return waitFor(
+      `Image ${namespace}/${name} status.latestImage = ${latestImage}`,
+      async () => {
+        const image = await this.image(name, namespace);
+        if (image?.status?.latestImage === latestImage) return image;
+        throw new Error(`status is ${JSON.stringify(image?.status ?? null)}`);
+      },
+      { timeoutMs, intervalMs: 200, abortIf: () => this.controller?.process.assertRunning() },
+    );
+  }
+
+  /** Creates or updates objects from a JSON/YAML manifest string with the admin kubeconfig. */
+  apply(manifest: string | object): Promise<string> {
+    const input = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
+    return this.kubectl(['apply', '-f', '-'], { input });
+  }
+
+  /** The last lines of every process's log (control plane, Cartographer, registry excluded, controllers). */
+  logTails(): string {
+    return this.controlPlane.logTails();
+  }
+
+  async stop(): Promise<void> {
+    await this.controlPlane.stop();
+    await this.registry?.stop();
+    if (this.#layouts) await rm(this.#layouts, { recursive: true, force: true });
+    this.registry = undefined;
+    this.controller = undefined;
+  }
+
+  #requireRegistry(): Registry {
+    if (!this.registry) throw new Error('the registry is not running: call start() first');
+    return this.registry;
+  }
+}
+
+/** The controller's namespace and ServiceAccount as dist/ defines them, so the test follows the charts. */
+function controllerIdentityFromDist(): ControllerIdentity {
+  const file = join(repoRoot, 'dist/0001-image-controller.k8s.yaml');
+  const objects = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS());
+  const deployment = objects.find((object) => object?.kind === 'Deployment');
+  if (!deployment) throw new Error(`no Deployment in ${file}`);
+  return {
+    namespace: deployment.metadata.namespace,
+    serviceAccount: deployment.spec.template.spec.serviceAccountName,
+  };
+}

@@ -39,6 +39,11 @@ export interface SupplyChainSystemOptions {
   controllerArgs?: string[];
   /** Start the controller in start(); false leaves it to the test (`startController`). @default true */
   startController?: boolean;
+  /**
+   * Registry port on 127.0.0.1. The demo Workload needs the seed's 5000; runs that create their own
+   * Images can take 0 (a free port) and so run beside another system. @default 5000
+   */
+  registryPort?: number;
 }
 
 export interface ControllerProcessOptions {
@@ -86,6 +91,7 @@ export class SupplyChainSystem {
       notifications: options.notifications ?? false,
       controllerArgs: options.controllerArgs ?? [],
       startController: options.startController ?? true,
+      registryPort: options.registryPort ?? SEED_REGISTRY_PORT,
     };
   }
 
@@ -103,7 +109,7 @@ export class SupplyChainSystem {
     // port is chosen now.
     this.#notifyPort = await freePort();
     this.registry = await startRegistry({
-      port: SEED_REGISTRY_PORT,
+      port: this.options.registryPort,
       notifications: this.options.notifications
         ? { url: `http://127.0.0.1:${this.#notifyPort}/notifications`, token: this.notificationToken }
         : undefined,

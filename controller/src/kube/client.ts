@@ -99,9 +99,10 @@ export function createKubeClient(config: KubeConfig): KubeClient {
       const list = () => (namespace ? custom.listNamespacedCustomObject({ ...image, namespace }) : custom.listClusterCustomObject(image));
       return makeInformer<KubernetesObject>(config, path, list) as unknown as ImageListWatch;
     },
-    patchImageStatus: (namespace, name, body) =>
+    patchImageStatus: (namespace, name, status) =>
       // The generated helper sends JSON Patch by default, which fails on an Image without /status yet.
-      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body }, mergePatch) as Promise<Image>),
+      // On the /status subresource the patch is still of the whole object: only `.status` is kept.
+      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body: { status } }, mergePatch) as Promise<Image>),
     readSecret: (namespace, name) => orUndefinedIfGone(core.readNamespacedSecret({ namespace, name })),
     readServiceAccount: (namespace, name) => orUndefinedIfGone(core.readNamespacedServiceAccount({ namespace, name })),
     readConfigMap: (namespace, name) => orUndefinedIfGone(core.readNamespacedConfigMap({ namespace, name })),

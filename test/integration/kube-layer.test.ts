@@ -1,0 +1,168 @@
+// The controller's kube layer against a real API server, under the controller's own ServiceAccount
+// token and the ClusterRole/Roles synthesized in dist/, so a call the RBAC does not allow fails here:
+// the Image informer, the /status merge patch, aggregated Events, the Lease and the readers.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../../controller/src/api/image.js';
+import { systemClock } from '../../controller/src/clock.js';
+import {
+  createKubeClient,
+  EventRecorder,
+  ImageInformer,
+  LEASE_NAME,
+  LeaderElector,
+  loadKubeConfig,
+  RegistryEndpoints,
+  type KubeClient,
+} from '../../controller/src/kube/index.js';
+import { createLogger } from '../../controller/src/log.js';
+import { ImageController } from '../../controller/src/reconcile/index.js';
+import { sleep } from '../support/processes.js';
+import { ControlPlane } from '../support/control-plane.js';
+import { waitFor } from '../support/wait.js';
+
+const CONTROLLER_NAMESPACE = 'image-controller-system';
+const NAMESPACE = 'kube-layer';
+const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
+const log = createLogger({ write: () => undefined });
+
+const controlPlane = new ControlPlane();
+let kube: KubeClient;
+
+beforeAll(async () => {
+  await controlPlane.start();
+  await controlPlane.kubectl(['apply', '-f', dist('0000-image-crd.k8s.yaml')]);
+  await controlPlane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/images.example.com']);
+  await controlPlane.kubectl(['apply', '-f', dist('0001-image-controller.k8s.yaml')]);
+  await controlPlane.kubectl(['create', 'namespace', NAMESPACE]);
+  const kubeconfig = await controlPlane.serviceAccountKubeconfig(CONTROLLER_NAMESPACE, 'image-controller');
+  kube = createKubeClient(loadKubeConfig(kubeconfig));
+}, 240_000);
+
+afterAll(() => controlPlane.stop(), 60_000);
+
+function image(name: string): Image {
+  return { apiVersion: IMAGE_API_VERSION, kind: IMAGE_KIND, metadata: { name, namespace: NAMESPACE }, spec: { image: `localhost:5000/apps/${name}` } };
+}
+
+async function apply(object: object): Promise<void> {
+  await controlPlane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
+}
+
+async function getImage(name: string): Promise<Image> {
+  return JSON.parse(await controlPlane.kubectl(['get', 'images.example.com', name, '-n', NAMESPACE, '-o', 'json'])) as Image;
+}
+
+describe('kube layer against a real API server', () => {
+  it('lists and watches Images in all namespaces', async () => {
+    await apply(image('listed'));
+    const seen = new Map<string, Image>();
+    let lists = 0;
+    const informer = new ImageInformer({
+      makeInformer: () => kube.makeImageInformer(),
+      handlers: {
+        upsert: (i) => seen.set(i.metadata.name, i),
+        remove: (i) => seen.delete(i.metadata.name),
+        replaceAll: (all) => {
+          lists++;
+          for (const i of all) seen.set(i.metadata.name, i);
+        },
+      },
+      clock: systemClock,
+      log,
+    });
+    informer.start();
+    try {
+      await informer.firstSync;
+      expect(lists).toBe(1);
+      expect(seen.has('listed')).toBe(true);
+      await apply(image('watched'));
+      await waitFor('the watch to deliver Image watched', () => seen.has('watched'));
+      await controlPlane.kubectl(['delete', 'images.example.com', 'watched', '-n', NAMESPACE]);
+      await waitFor('the watch to deliver the deletion', () => !seen.has('watched'));
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it('merge-patches /status of an Image that has none yet', async () => {
+    await apply(image('patched'));
+    const updated = await kube.patchImageStatus(NAMESPACE, 'patched', { latestImage: `localhost:5000/apps/patched@sha256:${'a'.repeat(64)}`, complete: true });
+    expect(updated?.status).toEqual({ latestImage: `localhost:5000/apps/patched@sha256:${'a'.repeat(64)}`, complete: true });
+    await kube.patchImageStatus(NAMESPACE, 'patched', { digest: `sha256:${'a'.repeat(64)}` });
+    expect((await getImage('patched')).status).toMatchObject({ complete: true, digest: `sha256:${'a'.repeat(64)}` });
+    expect(await kube.patchImageStatus(NAMESPACE, 'missing', { complete: true })).toBeUndefined();
+  });
+
+  it('records one Event per Image and reason, counting repeats', async () => {
+    await apply(image('eventful'));
+    const target = await getImage('eventful');
+    const recorder = new EventRecorder({ writer: kube, clock: systemClock, log, instance: 'test' });
+    await recorder.record(target, { type: 'Warning', reason: 'NotFound', message: 'tag latest not found' });
+    await recorder.record(target, { type: 'Warning', reason: 'NotFound', message: 'tag latest still not found' });
+    const events = JSON.parse(
+      await controlPlane.kubectl(['get', 'events', '-n', NAMESPACE, '--field-selector', 'involvedObject.name=eventful', '-o', 'json']),
+    ) as { items: { reason: string; count: number; message: string; involvedObject: { kind: string; uid: string } }[] };
+    expect(events.items).toHaveLength(1);
+    expect(events.items[0]).toMatchObject({ reason: 'NotFound', count: 2, message: 'tag latest still not found', involvedObject: { kind: 'Image', uid: target.metadata.uid } });
+  });
+
+  it('elects one leader with the Lease and releases it', async () => {
+    const store = kube.leaseStore(CONTROLLER_NAMESPACE, LEASE_NAME);
+    const a = new LeaderElector({ store, identity: 'replica-a', clock: systemClock, log });
+    const b = new LeaderElector({ store, identity: 'replica-b', clock: systemClock, log });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    a.start();
+    await waitFor('replica-a to lead', () => a.isLeader);
+    await a.stop();
+    expect((await store.read())?.spec?.holderIdentity).toBe('');
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+  });
+
+  it('reads Secrets and the local registry hosting ConfigMap, and tells a missing one apart', async () => {
+    expect(await kube.readSecret(NAMESPACE, 'absent')).toBeUndefined();
+    expect(await kube.readServiceAccount(NAMESPACE, 'default')).toMatchObject({ metadata: { name: 'default' } });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'local-registry-hosting', namespace: 'kube-public' },
+      data: { 'localRegistryHosting.v1': 'host: "localhost:5000"\nhostFromClusterNetwork: "kind-registry:5000"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n' },
+    });
+    const endpoints = new RegistryEndpoints({ aliases: new Map(), reader: kube, inCluster: true, clock: systemClock, log });
+    expect(await endpoints.endpointFor('localhost:5000')).toBe('kind-registry:5000');
+    expect(await endpoints.endpointFor('ghcr.io')).toBeUndefined();
+  });
+
+  it('runs the loop: one status write for a new digest, none while it stays the same', async () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const writes: string[] = [];
+    const controller = new ImageController({
+      status: { patchImageStatus: (namespace, name, patch) => (writes.push(name), kube.patchImageStatus(namespace, name, patch)) },
+      events: new EventRecorder({ writer: kube, clock: systemClock, log, instance: 'test' }),
+      resolve: async (_image, reference) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(digest) }),
+      leadership: { isLeader: true },
+      clock: systemClock,
+      log,
+      defaultIntervalMs: 1_000,
+      concurrency: 4,
+    });
+    const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(NAMESPACE), handlers: controller, clock: systemClock, log });
+    await apply(image('looped'));
+    informer.start();
+    try {
+      await waitFor('status.latestImage', async () => (await getImage('looped')).status?.latestImage);
+      await sleep(3_000); // three more checks at a 1 s interval
+      // The namespace holds the other tests' Images too: each gets its one first write.
+      expect(writes.filter((name) => name === 'looped')).toHaveLength(1);
+      expect(writes).toHaveLength(new Set(writes).size);
+      const { status } = await getImage('looped');
+      expect(status).toMatchObject({ latestImage: `localhost:5000/apps/looped@${digest}`, complete: true, digest, observedGeneration: 1 });
+      expect(status?.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True', reason: 'DigestResolved' })]);
+    } finally {
+      await controller.stop();
+      await informer.stop();
+    }
+  });
+});

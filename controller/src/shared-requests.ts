@@ -39,11 +39,6 @@ export class SharedRequests<T> {
     return attempt.result;
   }
 
-  /** Attempts remembered (for tests and metrics). */
-  get size(): number {
-    return this.#latest.size;
-  }
-
   #sweep(): void {
     const horizon = this.#clock.now() - FORGET_AFTER_MS;
     for (const [key, attempt] of this.#latest) if (attempt.startedAt < horizon) this.#latest.delete(key);

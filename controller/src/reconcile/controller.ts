@@ -67,10 +67,6 @@ export class ImageController implements ImageCacheHandlers {
     return this.#scheduler.waiting;
   }
 
-  get(key: string): Image | undefined {
-    return this.#images.get(key);
-  }
-
   upsert = (image: Image): void => {
     const key = imageKey(image);
     const previous = this.#images.get(key);

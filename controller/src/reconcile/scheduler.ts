@@ -66,10 +66,6 @@ export class CheckScheduler {
     this.#again.delete(key);
   }
 
-  has(key: string): boolean {
-    return this.#due.has(key) || this.#ready.has(key) || this.#running.has(key);
-  }
-
   /** Holds due checks (this replica is not the leader); they run on `resume`. */
   pause(): void {
     this.#paused = true;
@@ -87,11 +83,6 @@ export class CheckScheduler {
 
   get running(): number {
     return this.#running.size;
-  }
-
-  /** Keys with a check planned, running or waiting. */
-  get size(): number {
-    return new Set([...this.#due.keys(), ...this.#ready, ...this.#running.keys()]).size;
   }
 
   /** Takes no more work and resolves when the checks in progress have finished. */

@@ -206,10 +206,28 @@ describe('ImageController', () => {
     controller.upsert(api.stored.get('default/demo')!);
     await clock.advance(1_000);
     expect(resolveDigest).toHaveBeenCalledTimes(1);
-    const changed = api.stored.get('default/demo')!;
-    controller.upsert({ ...changed, metadata: { ...changed.metadata, generation: 2 }, spec: { ...changed.spec, image: 'localhost:5000/apps/demo:v2' } });
+    const current = api.stored.get('default/demo')!;
+    const changed = { ...current, metadata: { ...current.metadata, generation: 2 }, spec: { ...current.spec, image: 'localhost:5000/apps/demo:v2' } };
+    api.stored.set('default/demo', changed);
+    controller.upsert(changed);
     await clock.advance(0);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
+  });
+
+  it('an Image unsuspended while its suspended check runs is checked again', async () => {
+    const { clock, api, add, controller, resolveDigest } = setup();
+    const suspended = makeImage('demo', { suspend: true });
+    const patch = api.patchImageStatus.bind(api);
+    // The spec changes while the Suspended status is being written.
+    vi.spyOn(api, 'patchImageStatus').mockImplementationOnce(async (namespace, name, status) => {
+      const unsuspended = { ...suspended, metadata: { ...suspended.metadata, generation: 2 }, spec: { ...suspended.spec, suspend: false } };
+      api.stored.set('default/demo', unsuspended);
+      controller.upsert(unsuspended);
+      return patch(namespace, name, status);
+    });
+    add(suspended);
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
   });
 
   it('a deleted Image is not written to and not checked again', async () => {

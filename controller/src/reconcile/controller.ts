@@ -27,6 +27,8 @@ export interface ImageControllerOptions {
   concurrency: number;
   /** Called after every check, for metrics. */
   onChecked?: (result: Pick<ReconcileResult, 'reason' | 'digestChanged'>) => void;
+  /** Called as each check starts with how late it is against its due time, for metrics. */
+  onCheckStarted?: (lateMs: number) => void;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
 }
@@ -53,7 +55,13 @@ export class ImageController implements ImageCacheHandlers {
 
   constructor(options: ImageControllerOptions) {
     this.#options = options;
-    this.#scheduler = new CheckScheduler({ clock: options.clock, concurrency: options.concurrency, log: options.log, run: (key) => this.#check(key) });
+    this.#scheduler = new CheckScheduler({
+      clock: options.clock,
+      concurrency: options.concurrency,
+      log: options.log,
+      run: (key) => this.#check(key),
+      onStart: options.onCheckStarted,
+    });
     if (!options.leadership.isLeader) this.#scheduler.pause();
   }
 
@@ -162,7 +170,9 @@ export class ImageController implements ImageCacheHandlers {
     this.#options.onChecked?.(result);
     this.#logResult(result, image, imageLog);
     this.#failures.set(key, result.failures);
-    if (result.nextCheckInMs === undefined) this.#scheduler.cancel(key);
+    // A spec changed during the check (say, unsuspended) is checked again at once, whatever this result said.
+    if (this.#images.get(key)?.metadata.generation !== image.metadata.generation) this.#scheduler.schedule(key, 0);
+    else if (result.nextCheckInMs === undefined) this.#scheduler.cancel(key);
     else this.#scheduler.schedule(key, result.nextCheckInMs);
   }
 
@@ -178,8 +188,9 @@ export class ImageController implements ImageCacheHandlers {
           this.remove(image);
           return true;
         }
-        // Diff the next check against what was written, not against a watch event that may lag.
-        if (this.#images.get(key)?.metadata.uid === updated.metadata.uid) this.#images.set(key, updated);
+        // Diff the next check against what was written, not against a watch event that may lag; but
+        // never replace a newer object the watch delivered during the check (a spec change).
+        if (this.#images.get(key) === image) this.#images.set(key, updated);
       } catch (error) {
         log.warn('could not patch Image status', { error: String(error), patch: Object.keys(result.statusPatch) });
         return false;

@@ -91,6 +91,22 @@ describe('CheckScheduler', () => {
     expect(maxRunning()).toBe(2);
   });
 
+  it('reports how late each check starts: a check waiting for a worker is late by the wait', async () => {
+    const late: number[] = [];
+    const clock = new ManualClock();
+    const scheduler = new CheckScheduler({
+      clock,
+      concurrency: 1,
+      log,
+      run: () => new Promise<void>((resolve) => clock.setTimer(resolve, 300)),
+      onStart: (lateMs) => late.push(lateMs),
+    });
+    scheduler.schedule('a', 1_000);
+    scheduler.schedule('b', 1_000);
+    await clock.advance(2_000);
+    expect(late).toEqual([0, 300]);
+  });
+
   it('never runs a key twice at once: falling due while running runs it again afterwards', async () => {
     const hold = gate();
     let calls = 0;

@@ -13,6 +13,8 @@ export interface SchedulerOptions {
   /** Checks one key; expected to call `schedule` for its next check. Rejections are logged, never thrown. */
   run: (key: string) => Promise<void>;
   log: Logger;
+  /** Called as each check starts with how late it starts against its due time (for the schedule-lag metric). */
+  onStart?: (lateMs: number) => void;
 }
 
 interface HeapEntry {
@@ -27,11 +29,11 @@ export class CheckScheduler {
   /** The one valid due time per key; heap entries that disagree are stale and skipped. */
   readonly #due = new Map<string, number>();
   readonly #heap: HeapEntry[] = [];
-  /** Keys due now, waiting for a free worker, in the order they fell due. */
-  readonly #ready = new Set<string>();
+  /** Keys due now, waiting for a free worker, in the order they fell due, with when they fell due. */
+  readonly #ready = new Map<string, number>();
   readonly #running = new Map<string, Promise<void>>();
-  /** Keys that fell due while running: they go back to `#ready` when their run ends. */
-  readonly #again = new Set<string>();
+  /** Keys that fell due while running (with when): they go back to `#ready` when their run ends. */
+  readonly #again = new Map<string, number>();
   #seq = 0;
   #cancelTimer?: () => void;
   #timerDue = Infinity;
@@ -116,19 +118,21 @@ export class CheckScheduler {
   #collectDue(): void {
     const now = this.#options.clock.now();
     for (this.#dropStale(); this.#heap[0] && this.#heap[0].due <= now; this.#dropStale()) {
-      const { key } = pop(this.#heap)!;
+      const { key, due } = pop(this.#heap)!;
       this.#due.delete(key);
-      if (this.#running.has(key)) this.#again.add(key);
-      else this.#ready.add(key);
+      if (this.#running.has(key)) this.#again.set(key, due);
+      else this.#ready.set(key, due);
     }
     this.#pump();
   }
 
   #pump(): void {
     while (!this.#paused && !this.#stopped && this.#running.size < this.#options.concurrency) {
-      const key = this.#ready.values().next().value;
-      if (key === undefined) return;
+      const next = this.#ready.entries().next();
+      if (next.done) return;
+      const [key, due] = next.value;
       this.#ready.delete(key);
+      this.#options.onStart?.(this.#options.clock.now() - due);
       this.#start(key);
     }
   }
@@ -142,7 +146,9 @@ export class CheckScheduler {
       }
     })().finally(() => {
       this.#running.delete(key);
-      if (this.#again.delete(key) && !this.#stopped) this.#ready.add(key);
+      const dueAgain = this.#again.get(key);
+      this.#again.delete(key);
+      if (dueAgain !== undefined && !this.#stopped) this.#ready.set(key, dueAgain);
       this.#pump();
     });
     this.#running.set(key, run);

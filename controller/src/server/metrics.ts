@@ -93,6 +93,11 @@ export class ControllerMetrics {
     'Registry HTTP request latency in seconds, by host.',
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
+  readonly scheduleLag = new Histogram(
+    'image_controller_schedule_lag_seconds',
+    'How late checks start against their due time, in seconds (timer delay and waiting for a worker).',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   readonly digestChanges = new Counter('image_controller_digest_changes_total', 'Times a tag was found pointing at a new digest.');
   readonly checks = new Counter('image_controller_checks_total', 'Image checks by the reason they ended with (DigestResolved or a failure reason).');
   readonly notifications = new Counter('image_controller_notifications_total', 'Registry notification requests received, by what was done with them.');
@@ -114,7 +119,7 @@ export class ControllerMetrics {
 
   /** The text exposition format, version 0.0.4. */
   expose(): string {
-    const metrics: Metric[] = [this.registryRequests, this.registryLatency, this.digestChanges, this.checks, this.notifications, ...this.#gauges];
+    const metrics: Metric[] = [this.registryRequests, this.registryLatency, this.scheduleLag, this.digestChanges, this.checks, this.notifications, ...this.#gauges];
     return metrics.map((m) => m.expose()).join('\n') + '\n';
   }
 }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Image } from '../../controller/src/api/image.js';
+import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
 import { pushImage, skopeoDigest, writeImageLayout, type PushOptions } from './oci.js';
 import { freePort, type ManagedProcess } from './processes.js';
@@ -100,6 +101,7 @@ export class SupplyChainSystem {
     this.#layouts = await mkdtemp(join(tmpdir(), 'e2e-images-'));
     await this.controlPlane.start();
     if (this.options.cartographer) await this.controlPlane.startCartographer();
+    else await this.#installCartographerCrds();
     await this.kubectl(['apply', '-f', join(repoRoot, 'dist')]);
     this.#controllerKubeconfig = await this.controlPlane.serviceAccountKubeconfig(
       this.identity.namespace,
@@ -227,6 +229,13 @@ export class SupplyChainSystem {
     if (this.#layouts) await rm(this.#layouts, { recursive: true, force: true });
     this.registry = undefined;
     this.controller = undefined;
+  }
+
+  /** dist/ holds the supply chain and the demo Workload, whose kinds must exist even when Cartographer does not run. */
+  async #installCartographerCrds(): Promise<void> {
+    const crds = join(await cartographerConfigDir(), 'crd/bases');
+    await this.kubectl(['apply', '--server-side', '-f', crds]);
+    await this.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
   }
 
   #requireRegistry(): Registry {

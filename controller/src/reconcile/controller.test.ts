@@ -5,7 +5,7 @@ import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import { ImageController, imageKey } from './controller.js';
+import { ImageController, imageKey, NOTIFICATION_CONFIRM_MS } from './controller.js';
 import type { ImageEvent } from './reconcile.js';
 import { createImageResolver } from './resolver.js';
 
@@ -186,6 +186,21 @@ describe('ImageController', () => {
     expect(resolveDigest).toHaveBeenCalledTimes(3);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
     expect(api.lastStatus('default/other')?.digest).toBe(DIGEST_A);
+  });
+
+  it('a notified Image is looked at again a moment later: the registry notifies before it moves the tag', async () => {
+    const { clock, api, add, setAnswer, controller, resolveDigest } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    await clock.advance(1_000);
+    expect(controller.recheck(() => true)).toBe(1);
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
+    setAnswer({ digest: DIGEST_B });
+    await clock.advance(NOTIFICATION_CONFIRM_MS);
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
   });
 
   it('a standby checks nothing until it leads', async () => {

@@ -39,6 +39,13 @@ export interface ImageControllerOptions {
  */
 const REUSE_FRACTION = 1 - 2 * JITTER;
 
+/**
+ * A notified Image is checked at once and again this much later: docker-registry sends a manifest's push
+ * event before it moves the tag (distribution's PutManifest notifies in `manifests.Put`, then tags), so
+ * the first HEAD can still see the old digest.
+ */
+export const NOTIFICATION_CONFIRM_MS = 1_000;
+
 export function imageKey(image: Pick<Image, 'metadata'>): string {
   return `${image.metadata.namespace ?? ''}/${image.metadata.name}`;
 }
@@ -52,6 +59,8 @@ export class ImageController implements ImageCacheHandlers {
   readonly #lastCheckAt = new Map<string, number>();
   /** Notifications received per Image: its next check needs a registry answer started after it. */
   readonly #notifiedAt = new Map<string, number>();
+  /** Pending second looks after notifications (cancelled by stop). */
+  readonly #confirmTimers = new Set<() => void>();
 
   constructor(options: ImageControllerOptions) {
     this.#options = options;
@@ -102,10 +111,22 @@ export class ImageController implements ImageCacheHandlers {
   };
 
   /**
-   * Checks at once every Image `matches` selects, with a fresh registry answer (a push notification).
-   * Returns how many were scheduled.
+   * Checks at once every Image `matches` selects, with a fresh registry answer (a push notification),
+   * and again after NOTIFICATION_CONFIRM_MS. Returns how many were scheduled.
    */
   recheck(matches: (image: Image) => boolean): number {
+    const count = this.#recheckNow(matches);
+    if (count > 0) {
+      const cancel = this.#options.clock.setTimer(() => {
+        this.#confirmTimers.delete(cancel);
+        this.#recheckNow(matches);
+      }, NOTIFICATION_CONFIRM_MS);
+      this.#confirmTimers.add(cancel);
+    }
+    return count;
+  }
+
+  #recheckNow(matches: (image: Image) => boolean): number {
     const now = this.#options.clock.now();
     let count = 0;
     for (const [key, image] of this.#images) {
@@ -129,6 +150,8 @@ export class ImageController implements ImageCacheHandlers {
 
   /** Takes no more work; resolves when the checks in progress have finished. */
   stop(): Promise<void> {
+    for (const cancel of this.#confirmTimers) cancel();
+    this.#confirmTimers.clear();
     return this.#scheduler.stop();
   }
 

@@ -150,7 +150,9 @@ const specSchema: OpenApiSchema = {
           message: 'spec.image must not start with a scheme such as https://; write host[:port]/path[:tag]',
         },
         {
-          rule: "!self.contains('@')",
+          // `sha256:<hex>` and a bare 64-hex image ID are digests too (as `docker pull` reads them); taken
+          // for a Docker Hub repository named "sha256", they would send the controller off to Docker Hub.
+          rule: "!self.contains('@') && !self.matches('^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}|[a-f0-9]{64})$')",
           message: 'spec.image must be a tag reference: a digest (@sha256:…) never moves, so there is nothing to watch',
         },
         {

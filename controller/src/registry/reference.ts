@@ -64,6 +64,10 @@ export function parseImageReference(input: string): ImageReference {
   if (scheme) throw invalid(`write it without the scheme, as ${quote(input.slice(scheme[0].length))}`);
   const nonAscii = /[^\x21-\x7e]/.exec(input);
   if (nonAscii) throw invalid(`it contains ${quote(nonAscii[0])}; image references are plain ASCII`);
+  // `docker pull` reads these as digests; as names they would be Docker Hub's repository "sha256".
+  if (/^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}|[a-f0-9]{64})$/.test(input)) {
+    throw invalid('it is a digest, and a digest never moves, so there is nothing to watch; watch a tag such as localhost:5000/apps/demo:v1');
+  }
   const at = input.indexOf('@');
   if (at >= 0) {
     throw invalid(

@@ -47,7 +47,7 @@ export interface ReconcileResult {
 
 /** First retry after a failure; each further failure doubles it. */
 export const FIRST_RETRY_MS = 1_000;
-/** Retries back off to at most this, or to the Image's interval when that is longer. */
+/** Retries back off to at most this, or to the Image's interval when that is shorter. */
 export const MAX_RETRY_MS = 5 * 60_000;
 /** Checks are spread ±10% around their due time so Images created together don't stay in lockstep. */
 export const JITTER = 0.1;
@@ -92,9 +92,13 @@ export async function reconcile(image: Image, deps: ReconcileDeps, now: Date, fa
   }
 }
 
-/** Delay before the next try after `failures` failed checks in a row: 1 s, 2 s, 4 s … capped, with jitter. */
+/**
+ * Delay before the next try after `failures` failed checks in a row: 1 s, 2 s, 4 s … with jitter, capped at
+ * the interval (a failing Image is retried at least as often as a healthy one is checked, so it recovers
+ * within an interval of the fault clearing) and at 5 minutes for long intervals.
+ */
 export function backoffDelay(failures: number, intervalMs: number, random: () => number = Math.random): number {
-  const cap = Math.max(MAX_RETRY_MS, intervalMs);
+  const cap = Math.min(MAX_RETRY_MS, intervalMs);
   return jittered(Math.min(cap, FIRST_RETRY_MS * 2 ** Math.min(failures - 1, 30)), random);
 }
 

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// Spy on timingSafeEqual while keeping its real behaviour, to prove the token comparison goes through it.
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return { ...actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
+});
+
+const { timingSafeEqual } = await import('node:crypto');
+const { bearerTokenMatches } = await import('./notifications.js');
+
+const TOKEN = 'b1f2c3d4e5f60718293a4b5c6d7e8f90';
+
+describe('bearerTokenMatches', () => {
+  afterEach(() => vi.mocked(timingSafeEqual).mockClear());
+
+  it.each([
+    [`Bearer ${TOKEN}`, true],
+    [`bearer ${TOKEN}  `, true],
+    [undefined, false],
+    ['', false],
+    ['Bearer', false],
+    ['Bearer ', false],
+    [`Basic ${TOKEN}`, false],
+    [`Bearer ${TOKEN.slice(0, -1)}1`, false],
+    [`Bearer ${TOKEN}x`, false],
+    [`Bearer ${TOKEN.slice(0, 8)}`, false],
+    [`Bearer ${TOKEN} extra`, false],
+  ])('%j → %s', (authorization, expected) => {
+    expect(bearerTokenMatches(authorization, TOKEN)).toBe(expected);
+  });
+
+  it('compares in constant time, on equal-length digests whatever the presented length', () => {
+    for (const presented of ['', 'short', TOKEN, `${TOKEN}${TOKEN}`]) bearerTokenMatches(`Bearer ${presented}`, TOKEN);
+    const calls = vi.mocked(timingSafeEqual).mock.calls;
+    expect(calls).toHaveLength(4);
+    for (const [a, b] of calls) expect((a as Buffer).length).toBe((b as Buffer).length);
+  });
+
+  it('an empty configured token matches nothing', () => {
+    expect(bearerTokenMatches('Bearer ', '')).toBe(false);
+    expect(bearerTokenMatches(undefined, '')).toBe(false);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: the controller's performance figures, measured against real
+ * processes on loopback (docker-registry, etcd + kube-apiserver + kube-controller-manager, the bundled
+ * controller under its dist/ ServiceAccount). Prints a table; with --json, one JSON object as the last
+ * line of stdout. --quick scales every measurement down (well under 3 minutes). Progress goes to stderr.
+ *
+ * Needs what the e2e tests need: `npm run build`, scripts/e2e-setup.sh's binaries, docker-registry, skopeo.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRegistry } from '../test/support/registry.js';
+import { SupplyChainSystem } from '../test/support/supply-chain-system.js';
+import { measureDedup } from './dedup.js';
+import { measureLatency } from './latency.js';
+import { measureScale } from './scale.js';
+import { AdminApi, Cleanup, loadAverage, type BenchOptions, type Figure } from './support.js';
+import { measureThroughput } from './throughput.js';
+
+/** The order of the report, as issue #5 lists the keys. */
+const KEYS = [
+  'throughput_ratio',
+  'idle_api_writes_per_check',
+  'dedup_requests_per_interval',
+  'latency_poll_p99_s',
+  'latency_notify_p99_s',
+  'rss_mib_at_5000',
+  'bytes_per_image',
+  'schedule_lag_p99_s',
+  'cpu_core_at_1000_per_s',
+  'startup_ready_s',
+];
+
+async function main(argv: string[]): Promise<number> {
+  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg));
+  if (unknown.length > 0) {
+    console.error(`usage: npm run bench [-- --quick] [-- --json]  (unknown: ${unknown.join(' ')})`);
+    return 2;
+  }
+  const quick = argv.includes('--quick');
+  const json = argv.includes('--json');
+  const began = performance.now();
+  const options: BenchOptions = {
+    quick,
+    progress: (message) => console.error(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${message}`),
+  };
+  const machine = { nproc: availableParallelism(), loadAverage1mAtStart: loadAverage() };
+  options.progress(`${quick ? 'quick' : 'full'} run; ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart}`);
+
+  const cleanup = new Cleanup();
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping every server the bench started`);
+    void cleanup.runAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  const figures: Figure[] = [];
+  const failures: string[] = [];
+  /** Runs one measurement; a failure is reported in the table, and the others still run. */
+  const attempt = async (keys: string[], measure: () => Promise<Figure | Figure[]>) => {
+    try {
+      figures.push(...[await measure()].flat());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${keys.join(', ')}: ${message}`);
+      options.progress(`FAILED ${keys.join(', ')}: ${message}`);
+      for (const key of keys) figures.push({ key, value: null, unit: '', goal: '', how: 'measurement failed', notes: message.split('\n')[0] });
+    }
+  };
+
+  try {
+    const work = await mkdtemp(join(tmpdir(), 'bench-'));
+    cleanup.add('work directory', () => rm(work, { recursive: true, force: true }));
+    const layouts = (name: string) => join(work, name);
+
+    // A registry that notifies no one, for everything but the notification latency.
+    const registry = await startRegistry();
+    cleanup.add('bench registry', () => registry.stop());
+    await attempt(['throughput_ratio'], () => measureThroughput(registry.host, layouts('throughput'), options));
+
+    options.progress('starting the control plane, kubectl apply -f dist/, and the notifying registry');
+    const system = new SupplyChainSystem({ cartographer: false, registryPort: 0, startController: false, notifications: true });
+    cleanup.add('control plane, controllers and registry', () => system.stop());
+    await system.start();
+    const api = new AdminApi(system.controlPlane.kubeconfig);
+    cleanup.add('API client', () => api.close());
+
+    await attempt(['latency_poll_p99_s', 'latency_notify_p99_s'], () => measureLatency(system, api, registry.host, layouts('latency'), options));
+    await attempt(['dedup_requests_per_interval'], () => measureDedup(system, api, registry.host, layouts('dedup'), options));
+    await attempt(
+      ['startup_ready_s', 'rss_mib_at_5000', 'bytes_per_image', 'schedule_lag_p99_s', 'cpu_core_at_1000_per_s', 'idle_api_writes_per_check'],
+      () => measureScale(system, api, registry.host, layouts('scale'), options),
+    );
+  } catch (error) {
+    failures.push(error instanceof Error ? error.message : String(error));
+    options.progress(`FAILED: ${failures[failures.length - 1]}`);
+  } finally {
+    options.progress('stopping everything');
+    await cleanup.runAll();
+  }
+
+  const ordered = KEYS.map((key) => figures.find((f) => f.key === key) ?? { key, value: null, unit: '', goal: '', how: 'not measured', notes: 'an earlier step failed' });
+  const elapsedS = Math.round((performance.now() - began) / 1000);
+  const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };
+  console.log(table(ordered, quick, machineAtEnd));
+  if (json) {
+    const report: Record<string, unknown> = { quick, machine: machineAtEnd };
+    for (const figure of ordered) report[figure.key] = figure.value;
+    report.met = Object.fromEntries(ordered.filter((f) => f.met !== undefined).map((f) => [f.key, f.met]));
+    report.notes = Object.fromEntries(ordered.filter((f) => f.notes).map((f) => [f.key, f.notes]));
+    report.details = Object.fromEntries(ordered.filter((f) => f.details).map((f) => [f.key, f.details]));
+    if (failures.length > 0) report.failures = failures;
+    console.log(JSON.stringify(report));
+  }
+  return failures.length > 0 ? 1 : 0;
+}
+
+function table(figures: Figure[], quick: boolean, machine: Record<string, number>): string {
+  const rows = figures.map((f) => [
+    f.key,
+    f.value === null ? '—' : `${f.value}${f.unit ? ` ${f.unit}` : ''}`,
+    f.goal,
+    f.met === undefined ? '' : f.met ? 'yes' : 'NO',
+    f.how,
+  ]);
+  const header = ['key', 'value', 'goal', 'met', 'how it was measured'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const notes = figures.filter((f) => f.notes).map((f) => `  ${f.key}: ${f.notes}`);
+  return [
+    `simple-supply-chain benchmarks (${quick ? 'quick: scaled-down sizes, see "how"' : 'full run'}); ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart} at start, ${machine.loadAverage1mAtEnd} at end, ${machine.elapsedS} s`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    ...(notes.length > 0 ? ['', 'notes:', ...notes] : []),
+  ].join('\n');
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,45 @@
+/**
+ * The resilience suite's closing line: `faults survived X/Y; bad inputs A/B; leaks N`.
+ *
+ * Tests are counted by the tag their name starts with (`fault: …`, `bad input: …`); anything but a pass
+ * counts against (a failure, or a skip because the shared system never started). `leaks` is what the
+ * secret-leak test recorded in its task meta; when it did not get that far the count is unknown, and the
+ * line says so rather than printing 0. Printed after vitest's own summary, whatever the outcome.
+ */
+import type { Reporter, TestModule } from 'vitest/node';
+
+export const FAULT_TAG = 'fault: ';
+export const BAD_INPUT_TAG = 'bad input: ';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** (place, form) pairs where the planted secret was found; set by the leak test. */
+    leaks?: number;
+  }
+}
+
+export default class ResilienceSummaryReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    const faults = { passed: 0, total: 0 };
+    const badInputs = { passed: 0, total: 0 };
+    let leaks: number | undefined;
+    const unloaded: string[] = [];
+    for (const module of testModules) {
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) unloaded.push(module.moduleId);
+      for (const test of module.children.allTests()) {
+        const tally = test.name.startsWith(FAULT_TAG) ? faults : test.name.startsWith(BAD_INPUT_TAG) ? badInputs : undefined;
+        const passed = test.result().state === 'passed';
+        if (tally) {
+          tally.total++;
+          if (passed) tally.passed++;
+        }
+        const recorded = test.meta().leaks;
+        if (typeof recorded === 'number') leaks = (leaks ?? 0) + recorded;
+      }
+    }
+    for (const moduleId of unloaded) console.log(`resilience: ${moduleId} did not load; its tests are missing from the counts`);
+    console.log(
+      `faults survived ${faults.passed}/${faults.total}; bad inputs ${badInputs.passed}/${badInputs.total}; leaks ${leaks ?? 'unknown (the leak test did not finish)'}`,
+    );
+  }
+}

@@ -138,6 +138,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
       metrics.checks.inc({ reason });
       if (digestChanged) metrics.digestChanges.inc();
     },
+    onStatusPatchFailed: (code) => metrics.statusPatchFailures.inc({ code: code === undefined ? 'error' : String(code) }),
     onCheckStarted: (lateMs) => metrics.scheduleLag.observe(lateMs / 1000),
   });
   const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: controller, clock, log });

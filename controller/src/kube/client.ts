@@ -67,6 +67,41 @@ export function apiStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** Why the API server refused a request, as a person reads it: HTTP status, Status reason and message. */
+export interface ApiRefusal {
+  /** HTTP status; undefined when there was no answer (network). */
+  code?: number;
+  /** The Status `reason` (`Forbidden`, `NotFound`, …), or the error's name. */
+  reason: string;
+  /** The Status `message`: for a 403 it names the user, verb, resource and API group that RBAC refused. */
+  message: string;
+}
+
+/**
+ * Reads the Status body out of a client-node ApiException (its own message is a dump of body and
+ * headers); any other error keeps its message.
+ */
+export function describeApiError(error: unknown): ApiRefusal {
+  // A failed watch reports the HTTP status as `statusCode`, not as an ApiException's `code`.
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  const code = apiStatus(error) ?? (typeof statusCode === 'number' ? statusCode : undefined);
+  let body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // Not a Status: a proxy's HTML page, say; the text itself is the message.
+    }
+  }
+  const status = typeof body === 'object' && body !== null ? (body as { reason?: unknown; message?: unknown }) : {};
+  const fallback = typeof body === 'string' && body.trim() !== '' ? body.trim() : error instanceof Error ? error.message : String(error);
+  return {
+    code,
+    reason: typeof status.reason === 'string' ? status.reason : code === undefined ? (error instanceof Error ? error.name : 'Error') : `HTTP ${code}`,
+    message: typeof status.message === 'string' ? status.message : fallback,
+  };
+}
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 async function orUndefinedIfGone<T>(request: Promise<T>): Promise<T | undefined> {

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../api/image.js';
 import type { ImageEvent } from '../reconcile/reconcile.js';
-import type { EventWriter } from './client.js';
+import { describeApiError, type EventWriter } from './client.js';
 
 export const EVENT_SOURCE = 'image-controller';
 
@@ -56,7 +56,8 @@ export class EventRecorder {
       await writer.createEvent(namespace, this.#newEvent(image, namespace, name, event, now));
       this.#recorded.set(key, { namespace, name, count: 1 });
     } catch (error) {
-      log.warn('could not record Event', { namespace, image: image.metadata.name, reason: event.reason, error: String(error) });
+      const refusal = describeApiError(error);
+      log.warn('could not record Event', { namespace, image: image.metadata.name, reason: event.reason, code: refusal.code, refusal: refusal.reason, error: refusal.message });
     }
   }
 

@@ -7,7 +7,7 @@
 import { sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Image } from '../api/image.js';
-import type { ImageListWatch } from './client.js';
+import { describeApiError, type ImageListWatch } from './client.js';
 
 export interface ImageCacheHandlers {
   upsert(image: Image): void;
@@ -71,7 +71,8 @@ export class ImageInformer {
       }
       failures++;
       const delayMs = Math.min(maxBackoffMs, 1000 * 2 ** Math.min(failures - 1, 20));
-      log.warn('Image informer stopped; restarting', { error: describe(failure), attempt: failures, delayMs });
+      const { code, reason, message } = describeApiError(failure);
+      log.warn('Image informer stopped; restarting', { code, reason, error: message, attempt: failures, delayMs });
       await sleep(clock, delayMs, this.#stopping.signal);
     }
   }
@@ -111,11 +112,4 @@ export class ImageInformer {
     }
     return failure?.error;
   }
-}
-
-function describe(error: unknown): string {
-  const status = (error as { code?: number; statusCode?: number } | null);
-  const code = status?.code ?? status?.statusCode;
-  const message = error instanceof Error ? error.message : String(error);
-  return code === undefined ? message : `${code}: ${message}`;
 }

@@ -1,3 +1,4 @@
+import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
 import { ImageReason, type Image, type ImageStatus } from '../api/image.js';
 import type { ImageStatusWriter } from '../kube/client.js';
@@ -16,6 +17,8 @@ class FakeApiServer implements ImageStatusWriter {
   readonly patches: { key: string; patch: Partial<ImageStatus> }[] = [];
   readonly events: { key: string; event: ImageEvent }[] = [];
   readonly stored = new Map<string, Image>();
+  /** While set, every status patch is refused with it (RBAC taken away). */
+  refusal: Error | undefined;
   #version = 100;
 
   get writes(): number {
@@ -26,6 +29,7 @@ class FakeApiServer implements ImageStatusWriter {
     const key = `${namespace}/${name}`;
     const image = this.stored.get(key);
     if (!image) return undefined;
+    if (this.refusal) throw this.refusal;
     this.patches.push({ key, patch });
     const updated = { ...image, metadata: { ...image.metadata, resourceVersion: String(++this.#version) }, status: { ...image.status, ...patch } };
     this.stored.set(key, updated);
@@ -44,7 +48,7 @@ class FakeApiServer implements ImageStatusWriter {
 
 type Answer = { digest: string } | { error: RegistryError };
 
-function setup(options: { leader?: boolean } = {}) {
+function setup(options: { leader?: boolean; logLines?: string[]; onStatusPatchFailed?: (code: number | undefined) => void } = {}) {
   const clock = new ManualClock();
   const api = new FakeApiServer();
   const answers: Answer[] = [];
@@ -61,10 +65,11 @@ function setup(options: { leader?: boolean } = {}) {
     resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, checkPolicy: async () => undefined, clock }),
     leadership,
     clock,
-    log,
+    log: options.logLines ? createLogger({ write: (line) => void options.logLines!.push(line) }) : log,
     defaultIntervalMs: 10_000,
     concurrency: 16,
     random: () => 0.5,
+    onStatusPatchFailed: options.onStatusPatchFailed,
   });
   const add = (...images: Image[]) => {
     for (const image of images) api.stored.set(imageKey(image), image);
@@ -201,6 +206,29 @@ describe('ImageController', () => {
     await clock.advance(NOTIFICATION_CONFIRM_MS);
     expect(resolveDigest).toHaveBeenCalledTimes(3);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
+  });
+
+  it('a refused status patch (403) is logged with the reason and the missing permission, counted, and retried until allowed', async () => {
+    const logLines: string[] = [];
+    const failures: (number | undefined)[] = [];
+    const { clock, api, add, setAnswer } = setup({ logLines, onStatusPatchFailed: (code) => failures.push(code) });
+    add(makeImage('demo'));
+    await clock.advance(0);
+    const message = 'images.example.com "demo" is forbidden: User "system:serviceaccount:image-controller-system:image-controller" cannot patch resource "images/status" in API group "example.com" in the namespace "default"';
+    api.refusal = new ApiException(403, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', reason: 'Forbidden', message, code: 403 }), {});
+    setAnswer({ digest: DIGEST_B });
+
+    await clock.advance(10_000 + 1_000 + 2_000);
+    expect(failures).toEqual([403, 403, 403]);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
+    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved']);
+    const refusal = JSON.parse(logLines.find((line) => line.includes('could not patch Image status'))!);
+    expect(refusal).toMatchObject({ level: 'warn', image: 'demo', code: 403, reason: 'Forbidden', error: message });
+
+    api.refusal = undefined;
+    await clock.advance(4_000);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
+    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved', 'DigestResolved']);
   });
 
   it('a standby checks nothing until it leads', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Image } from '../api/image.js';
 import type { Clock } from '../clock.js';
-import type { ImageStatusWriter } from '../kube/client.js';
+import { describeApiError, type ImageStatusWriter } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/informer.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,8 @@ export interface ImageControllerOptions {
   concurrency: number;
   /** Called after every check, for metrics. */
   onChecked?: (result: Pick<ReconcileResult, 'reason' | 'digestChanged'>) => void;
+  /** Called when the API server refuses or fails a status patch (HTTP status, undefined without an answer), for metrics. */
+  onStatusPatchFailed?: (code: number | undefined) => void;
   /** Called as each check starts with how late it is against its due time, for metrics. */
   onCheckStarted?: (lateMs: number) => void;
   /** Jitter source in [0, 1). @default Math.random */
@@ -215,7 +217,10 @@ export class ImageController implements ImageCacheHandlers {
         // never replace a newer object the watch delivered during the check (a spec change).
         if (this.#images.get(key) === image) this.#images.set(key, updated);
       } catch (error) {
-        log.warn('could not patch Image status', { error: String(error), patch: Object.keys(result.statusPatch) });
+        // A 403 here is RBAC: the message names the permission the controller's ClusterRole lacks.
+        const { code, reason, message } = describeApiError(error);
+        log.warn('could not patch Image status', { code, reason, error: message, patch: Object.keys(result.statusPatch) });
+        this.#options.onStatusPatchFailed?.(code);
         return false;
       }
     }

@@ -100,6 +100,10 @@ export class ControllerMetrics {
   );
   readonly digestChanges = new Counter('image_controller_digest_changes_total', 'Times a tag was found pointing at a new digest.');
   readonly checks = new Counter('image_controller_checks_total', 'Image checks by the reason they ended with (DigestResolved or a failure reason).');
+  readonly statusPatchFailures = new Counter(
+    'image_controller_status_patch_failures_total',
+    'Image status patches the API server refused or that got no answer, by HTTP status ("error" when none); each is retried with backoff.',
+  );
   readonly notifications = new Counter('image_controller_notifications_total', 'Registry notification requests received, by what was done with them.');
   readonly #gauges: Gauge[];
 
@@ -119,7 +123,7 @@ export class ControllerMetrics {
 
   /** The text exposition format, version 0.0.4. */
   expose(): string {
-    const metrics: Metric[] = [this.registryRequests, this.registryLatency, this.scheduleLag, this.digestChanges, this.checks, this.notifications, ...this.#gauges];
+    const metrics: Metric[] = [this.registryRequests, this.registryLatency, this.scheduleLag, this.digestChanges, this.checks, this.statusPatchFailures, this.notifications, ...this.#gauges];
     return metrics.map((m) => m.expose()).join('\n') + '\n';
   }
 }

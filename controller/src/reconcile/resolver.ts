@@ -32,13 +32,15 @@ export function createImageResolver(options: ImageResolverOptions): ImageResolve
     // An alias stands in for the same registry: one the Image names on loopback (kind's localhost:5000)
     // keeps plain HTTP allowed at its in-cluster host, as Docker allows it for loopback.
     const insecure = (image.spec.insecure ?? false) || (endpoint !== undefined && isLoopback(reference.registry));
-    // Images share an answer only when they would send the very same request with the very same secrets.
+    // Images share an answer only when they would send the very same request with the very same secrets,
+    // named the same way: a failure's message names the Secrets it came from (or lacked an entry in).
     const key = [
       endpoint ?? reference.endpoint,
       reference.toString(),
       insecure ? 'insecure' : 'tls',
       fingerprint(access.credentials),
       fingerprint(access.caPem),
+      access.credentialSource ?? '-',
     ].join('|');
     return shared.run(key, notBefore, async () => {
       await options.checkPolicy(reference.registry, endpoint ?? reference.endpoint);

@@ -94,7 +94,9 @@ export class ControlPlane {
    * @returns the kubeconfig's path
    */
   async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
-    await this.kubectl(['apply', '-f', '-'], {
+    // Server-side, as its own field manager: a client-side apply would drop the labels an earlier apply
+    // gave the namespace (dist/'s pod-security.kubernetes.io/enforce: restricted).
+    await this.kubectl(['apply', '--server-side', '--field-manager=e2e-harness', '-f', '-'], {
       input: JSON.stringify({
         apiVersion: 'v1',
         kind: 'List',

@@ -118,7 +118,10 @@ export class ImageController extends Chart {
     // KEP-1755: a local registry (kind's localhost:5000) says where it is reachable from inside the cluster.
     const registryHosting = new k8s.KubeRole(this, 'LocalRegistryHostingRole', {
       metadata: { name: `${name}-local-registry-hosting`, namespace: 'kube-public', labels },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['local-registry-hosting'], verbs: ['get'] }],
+      rules: [
+        // Only that one ConfigMap, by name, read on demand: where the registry is reachable in the cluster.
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: ['local-registry-hosting'], verbs: ['get'] },
+      ],
     });
     new k8s.KubeRoleBinding(this, 'LocalRegistryHostingRoleBinding', {
       metadata: { name: registryHosting.name, namespace: 'kube-public', labels },

@@ -23,6 +23,7 @@ run_suite() {
 run_suite unit
 run_suite integration
 run_suite e2e
+run_suite resilience
 
-node scripts/test-summary.mjs "$reports"/{unit,integration,e2e}.json || status=1
+node scripts/test-summary.mjs "$reports"/{unit,integration,e2e,resilience}.json || status=1
 exit $status

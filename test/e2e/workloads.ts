@@ -1,0 +1,88 @@
+/**
+ * What the supply-chain scenarios share: Workloads of the demo's kind, reading what Cartographer
+ * stamped into a Deployment, and reading one number out of the controller's /metrics.
+ */
+import type { SupplyChainSystem } from '../support/supply-chain-system.js';
+import { waitFor } from '../support/wait.js';
+
+export interface WebWorkloadOptions {
+  /** The ClusterImageTemplate's `image_prefix` param: the Image watches `<prefix><workload name>`. */
+  imagePrefix?: string;
+  /** Cartographer's `spec.image`, which the ClusterImageTemplate prefers to the prefix. */
+  image?: string;
+  namespace?: string;
+}
+
+/** A Workload the supply chain in dist/ selects, run as the `admin` ServiceAccount dist/ gives it (like the demo). */
+export function webWorkload(name: string, { imagePrefix, image, namespace = 'default' }: WebWorkloadOptions): object {
+  return {
+    apiVersion: 'carto.run/v1alpha1',
+    kind: 'Workload',
+    metadata: { name, namespace, labels: { 'app.tanzu.vmware.com/workload-type': 'web' } },
+    spec: {
+      serviceAccountName: 'admin',
+      ...(image === undefined ? {} : { image }),
+      ...(imagePrefix === undefined ? {} : { params: [{ name: 'image_prefix', value: imagePrefix }] }),
+    },
+  };
+}
+
+/** The image of the Deployment's pod template, or '' while the Deployment does not exist. */
+export async function deployedImage(system: SupplyChainSystem, name: string, namespace = 'default'): Promise<string> {
+  try {
+    return await system.kubectl(['get', 'deployment', name, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  } catch (error) {
+    if (/NotFound/.test(String(error))) return '';
+    throw error;
+  }
+}
+
+/** Waits until Cartographer has stamped `image` into Deployment `name`'s pod template. */
+export async function waitForDeployedImage(system: SupplyChainSystem, name: string, image: string, { namespace = 'default', timeoutMs = 30_000 } = {}): Promise<void> {
+  await waitFor(
+    `Deployment ${namespace}/${name} running ${image}`,
+    async () => {
+      const deployed = await deployedImage(system, name, namespace);
+      if (deployed === image) return true;
+      throw new Error(`the pod template's image is "${deployed}"`);
+    },
+    { timeoutMs, intervalMs: 100, abortIf: () => system.controller?.process.assertRunning() },
+  );
+}
+
+/** The images of Deployment `name`'s ReplicaSets (selected by the template's `app` label), sorted. */
+export async function replicaSetImages(system: SupplyChainSystem, name: string, namespace = 'default'): Promise<string[]> {
+  const images = await system.kubectl([
+    'get', 'replicasets', '-n', namespace, '-l', `app=${name}`,
+    '-o', 'jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}{"\\n"}{end}',
+  ]);
+  return images.split('\n').filter(Boolean).sort();
+}
+
+/**
+ * The sum of the samples of metric `name` whose labels include `labels`, from the Prometheus text
+ * format (0 when there are none, as for a counter that was never incremented).
+ */
+export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!sample || sample[1] !== name) continue;
+    const present = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) sum += Number(sample[3]);
+  }
+  return sum;
+}
+
+/**
+ * Deletes the demo Workload dist/ installs, and with it the Image Cartographer stamped for it. It watches
+ * the seed's localhost:5000, which belongs to scenario 1; scenarios that run their own registry on a
+ * free port remove it so that nothing else is checked, patched or counted beside what they assert.
+ */
+export async function removeDemoWorkload(system: SupplyChainSystem): Promise<void> {
+  // Deleting the Workload while Cartographer is still creating its Image would leave the Image to the
+  // garbage collector, which can take many seconds: wait for the Image, then delete both.
+  await waitFor('Image default/demo stamped by Cartographer', async () => (await system.image('demo')) !== undefined, { timeoutMs: 60_000 });
+  await system.kubectl(['delete', 'workload', 'demo', '-n', 'default']);
+  await system.kubectl(['delete', 'images.example.com', 'demo', '-n', 'default', '--ignore-not-found']);
+}

@@ -20,6 +20,7 @@ import {
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { IMAGE_GROUP, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
+import { shareDispatchers } from './shared-dispatcher.js';
 
 export interface ImageStatusWriter {
   /** Merge-patches `/status`; resolves to the updated Image, or undefined when it no longer exists. */
@@ -122,6 +123,7 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 }
 
 export function createKubeClient(config: KubeConfig): KubeClient {
+  shareDispatchers(config);
   const custom = config.makeApiClient(CustomObjectsApi);
   const core = config.makeApiClient(CoreV1Api);
   const coordination = config.makeApiClient(CoordinationV1Api);

@@ -90,6 +90,22 @@ describe('ImageInformer', () => {
     await informer.stop();
   });
 
+  it('starts the backoff over after a good list: a later outage is retried after 1 s again', async () => {
+    const failure = Object.assign(new Error('connection refused'), { code: 503 });
+    const { clock, informer, made } = setup([[makeImage('a')], failure, [makeImage('a')], [makeImage('a')]]);
+    informer.start();
+    await clock.advance(0);
+    made[0]!.emit('error', failure);
+    await clock.advance(1_000 + 2_000);
+    expect(made).toHaveLength(3); // one failed list, then a good one
+    made[2]!.emit('error', failure); // a new outage, an hour later say
+    await clock.advance(999);
+    expect(made).toHaveLength(3);
+    await clock.advance(1);
+    expect(made).toHaveLength(4);
+    await informer.stop();
+  });
+
   it('relists on a period even when the watch looks healthy (a stalled watch says nothing)', async () => {
     const { clock, informer, made, snapshots } = setup([[makeImage('a')], [makeImage('a'), makeImage('b')]]);
     informer.start();

@@ -62,14 +62,15 @@ export class ImageInformer {
     const { clock, log, relistIntervalMs, maxBackoffMs } = this.#options;
     let failures = 0;
     while (!this.#stopping.signal.aborted) {
-      const failure = await this.#watchUntilDone();
+      const { failure, listed } = await this.#watchUntilDone();
       if (this.#stopping.signal.aborted) break;
       if (failure === undefined) {
         failures = 0;
         log.debug('relisting Images', { afterMs: relistIntervalMs });
         continue;
       }
-      failures++;
+      // A watch that breaks after a good list is a new outage: its backoff starts again at 1 s.
+      failures = listed ? 1 : failures + 1;
       const delayMs = Math.min(maxBackoffMs, 1000 * 2 ** Math.min(failures - 1, 20));
       const { code, reason, message } = describeApiError(failure);
       log.warn('Image informer stopped; restarting', { code, reason, error: message, attempt: failures, delayMs });
@@ -77,12 +78,16 @@ export class ImageInformer {
     }
   }
 
-  /** Runs one informer until it errors (resolves to the error) or its relist period ends (undefined). */
-  async #watchUntilDone(): Promise<unknown> {
+  /**
+   * Runs one informer until it errors (`failure`) or its relist period ends (no `failure`); `listed`
+   * says whether its list succeeded first.
+   */
+  async #watchUntilDone(): Promise<{ failure?: unknown; listed: boolean }> {
     const { makeInformer, handlers, clock, relistIntervalMs } = this.#options;
     const informer = makeInformer();
     this.#current = informer;
     let failure: { error: unknown } | undefined;
+    let listed = false;
     const failed = new Promise<void>((resolve) =>
       informer.on('error', (error: unknown) => {
         failure ??= { error: error ?? new Error('watch ended') };
@@ -98,6 +103,7 @@ export class ImageInformer {
       // the empty cache of a failed list as "all Images were deleted".
       if (!failure && !this.#stopping.signal.aborted) {
         handlers.replaceAll(informer.list());
+        listed = true;
         this.#synced = true;
         this.#markSynced();
         const watching = new AbortController();
@@ -110,6 +116,6 @@ export class ImageInformer {
     } finally {
       await informer.stop();
     }
-    return failure?.error;
+    return failure ? { failure: failure.error, listed } : { listed };
   }
 }

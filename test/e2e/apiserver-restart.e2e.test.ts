@@ -1,0 +1,71 @@
+// Scenario 4, kube-apiserver restarted mid-run: the controller's watch breaks and must come back by
+// itself. The next push still reaches the Deployment, and a Workload created after the restart gets
+// its Image resolved, which only a live informer can see (the cache from before knows nothing of it).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SupplyChainSystem } from '../support/supply-chain-system.js';
+import { removeDemoWorkload, waitForDeployedImage, webWorkload } from './workloads.js';
+
+const WORKLOAD = 'steady';
+const NEW_WORKLOAD = 'reborn';
+/**
+ * Well inside the informer's 10 min relist, so a resolved new Image proves the watch came back, but
+ * beyond its 30 s restart backoff plus an interval, on 2 busy cores.
+ */
+const RECOVERY_TIMEOUT_MS = 120_000;
+
+const system = new SupplyChainSystem({ registryPort: 0 });
+
+beforeAll(async () => {
+  await system.start();
+  await removeDemoWorkload(system);
+}, 300_000);
+afterAll(() => system.stop(), 60_000);
+
+function latestImage(workload: string, digest: string): string {
+  return `${system.registry!.host}/restart/${workload}@${digest}`;
+}
+
+function controllerLogLines(): Record<string, unknown>[] {
+  return system.controller!.process.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+}
+
+describe('kube-apiserver restarted under the controller', () => {
+  it('deploys before the restart', async () => {
+    const digest = await system.push(`restart/${WORKLOAD}`);
+    await system.apply(webWorkload(WORKLOAD, { imagePrefix: `${system.registry!.host}/restart/` }));
+    await waitForDeployedImage(system, WORKLOAD, latestImage(WORKLOAD, digest), { timeoutMs: 60_000 });
+  });
+
+  it('after the restart, the next push still reaches the Deployment, without restarting the controller', async () => {
+    const controllerProcess = system.controller!.process;
+    const restartStartedAt = Date.now();
+    await system.controlPlane.restartApiServer();
+    const restartMs = Date.now() - restartStartedAt;
+
+    const pushedAt = Date.now();
+    const digest = await system.push(`restart/${WORKLOAD}`);
+    await system.waitForLatestImage(WORKLOAD, latestImage(WORKLOAD, digest), { timeoutMs: RECOVERY_TIMEOUT_MS });
+    const imageMs = Date.now() - pushedAt;
+    await waitForDeployedImage(system, WORKLOAD, latestImage(WORKLOAD, digest), { timeoutMs: RECOVERY_TIMEOUT_MS });
+    const deploymentMs = Date.now() - pushedAt;
+
+    console.log(`kube-apiserver stop + start + ready: ${restartMs} ms; then push → Image status ${imageMs} ms, → Deployment ${deploymentMs} ms (interval 10 s)`);
+    expect(system.controller!.process).toBe(controllerProcess);
+    controllerProcess.assertRunning();
+    expect(controllerLogLines().filter((line) => line.msg === 'starting')).toHaveLength(1);
+    // It did see the watch break (and restarted its informer, not itself).
+    expect(controllerLogLines().some((line) => line.msg === 'Image informer stopped; restarting')).toBe(true);
+  });
+
+  it('a Workload created after the restart is resolved: the informer is live, not just its old cache', async () => {
+    const digest = await system.push(`restart/${NEW_WORKLOAD}`);
+    const appliedAt = Date.now();
+    await system.apply(webWorkload(NEW_WORKLOAD, { imagePrefix: `${system.registry!.host}/restart/` }));
+
+    const image = await system.waitForLatestImage(NEW_WORKLOAD, latestImage(NEW_WORKLOAD, digest), { timeoutMs: RECOVERY_TIMEOUT_MS });
+    await waitForDeployedImage(system, NEW_WORKLOAD, latestImage(NEW_WORKLOAD, digest), { timeoutMs: RECOVERY_TIMEOUT_MS });
+
+    console.log(`new Workload after the restart → Deployment in ${Date.now() - appliedAt} ms`);
+    expect(image.status?.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ status: 'True', reason: 'DigestResolved' });
+  });
+});

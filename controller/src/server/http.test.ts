@@ -117,6 +117,7 @@ describe('health, readiness and metrics', () => {
     metrics.recordRegistryRequest({ host: 'localhost:5000', status: 200, durationMs: 12 });
     metrics.checks.inc({ reason: 'DigestResolved' });
     metrics.digestChanges.inc();
+    metrics.scheduleLag.observe(0.003);
     const response = await fetch(url('/metrics'));
     expect(response.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await response.text();
@@ -131,9 +132,12 @@ describe('health, readiness and metrics', () => {
       'image_controller_images 3',
       'image_controller_leader 1',
       '# TYPE image_controller_registry_request_duration_seconds histogram',
+      'image_controller_schedule_lag_seconds_bucket{le="0.0025"} 0',
+      'image_controller_schedule_lag_seconds_bucket{le="0.005"} 1',
     ]) {
       expect(text).toContain(line);
     }
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes [1-9]\d*$/m);
   });
 });
 

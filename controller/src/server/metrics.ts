@@ -112,6 +112,9 @@ export class ControllerMetrics {
       new Gauge('image_controller_queue_depth', 'Image checks due and waiting for a worker.', gauges.queueDepth),
       new Gauge('image_controller_images', 'Images in the informer cache.', gauges.imagesWatched),
       new Gauge('image_controller_leader', '1 when this replica holds the lease (or leader election is off), else 0.', () => (gauges.isLeader() ? 1 : 0)),
+      // Named as prom-client names them, so the usual Node.js dashboards read them.
+      new Gauge('nodejs_heap_size_used_bytes', 'V8 heap in use, in bytes (live objects and garbage not yet collected).', () => process.memoryUsage().heapUsed),
+      new Gauge('nodejs_heap_size_total_bytes', 'V8 heap reserved, in bytes.', () => process.memoryUsage().heapTotal),
     ];
   }
 

@@ -240,6 +240,12 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/** RssFile in bytes: pages mapped from files, mostly the node binary's own text. */
+export function rssFileBytes(pid: number): number {
+  const match = /^RssFile:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
 /** utime + stime in seconds. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

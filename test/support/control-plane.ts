@@ -94,18 +94,13 @@ export class ControlPlane {
    * @returns the kubeconfig's path
    */
   async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
-    // Server-side, as its own field manager: a client-side apply would drop the labels an earlier apply
-    // gave the namespace (dist/'s pod-security.kubernetes.io/enforce: restricted).
-    await this.kubectl(['apply', '--server-side', '--field-manager=e2e-harness', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-          { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } },
-        ],
-      }),
-    });
+    // Created only when missing: re-applying either would drop the labels dist/ gives them (the
+    // namespace's pod-security.kubernetes.io/enforce: restricted).
+    for (const args of [['namespace', namespace], ['serviceaccount', name, '-n', namespace]]) {
+      await this.kubectl(['create', ...args]).catch((error: unknown) => {
+        if (!/already exists/i.test(String(error))) throw error;
+      });
+    }
     const token = await this.kubectl(['create', 'token', name, '-n', namespace, `--duration=${TOKEN_DURATION}`]);
     return this.#writeKubeconfig(`${namespace}.${name}`, { token: token.trim() });
   }

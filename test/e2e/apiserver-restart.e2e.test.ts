@@ -1,9 +1,8 @@
 // Scenario 4, kube-apiserver restarted mid-run: the controller's watch breaks and must come back by
 // itself. The next push still reaches the Deployment, and a Workload created after the restart gets
 // its Image resolved, which only a live informer can see (the cache from before knows nothing of it).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SupplyChainSystem } from '../support/supply-chain-system.js';
-import { removeDemoWorkload, waitForDeployedImage, webWorkload } from './workloads.js';
+import { describe, expect, it } from 'vitest';
+import { controllerLog, scenarioSystem, waitForDeployedImage, webWorkload } from './scenario.js';
 
 const WORKLOAD = 'steady';
 const NEW_WORKLOAD = 'reborn';
@@ -13,20 +12,10 @@ const NEW_WORKLOAD = 'reborn';
  */
 const RECOVERY_TIMEOUT_MS = 120_000;
 
-const system = new SupplyChainSystem({ registryPort: 0 });
-
-beforeAll(async () => {
-  await system.start();
-  await removeDemoWorkload(system);
-}, 300_000);
-afterAll(() => system.stop(), 60_000);
+const system = scenarioSystem();
 
 function latestImage(workload: string, digest: string): string {
   return `${system.registry!.host}/restart/${workload}@${digest}`;
-}
-
-function controllerLogLines(): Record<string, unknown>[] {
-  return system.controller!.process.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
 }
 
 describe('kube-apiserver restarted under the controller', () => {
@@ -52,9 +41,9 @@ describe('kube-apiserver restarted under the controller', () => {
     console.log(`kube-apiserver stop + start + ready: ${restartMs} ms; then push → Image status ${imageMs} ms, → Deployment ${deploymentMs} ms (interval 10 s)`);
     expect(system.controller!.process).toBe(controllerProcess);
     controllerProcess.assertRunning();
-    expect(controllerLogLines().filter((line) => line.msg === 'starting')).toHaveLength(1);
+    expect(controllerLog(system).filter((line) => line.msg === 'starting')).toHaveLength(1);
     // It did see the watch break (and restarted its informer, not itself).
-    expect(controllerLogLines().some((line) => line.msg === 'Image informer stopped; restarting')).toBe(true);
+    expect(controllerLog(system).some((line) => line.msg === 'Image informer stopped; restarting')).toBe(true);
   });
 
   it('a Workload created after the restart is resolved: the informer is live, not just its old cache', async () => {

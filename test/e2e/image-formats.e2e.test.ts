@@ -3,18 +3,11 @@
 // digest. The two Workloads also name their images both ways the ClusterImageTemplate allows: the
 // `image_prefix` param (prefix + Workload name), and Cartographer's `spec.image`, which wins over a
 // prefix the same Workload also sets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DOCKER_MANIFEST, OCI_INDEX, skopeoMediaType } from '../support/oci.js';
-import { SupplyChainSystem } from '../support/supply-chain-system.js';
-import { deployedImage, removeDemoWorkload, waitForDeployedImage, webWorkload } from './workloads.js';
+import { deployedImage, scenarioSystem, waitForDeployedImage, webWorkload } from './scenario.js';
 
-const system = new SupplyChainSystem({ registryPort: 0 });
-
-beforeAll(async () => {
-  await system.start();
-  await removeDemoWorkload(system);
-}, 300_000);
-afterAll(() => system.stop(), 60_000);
+const system = scenarioSystem();
 
 describe('image formats', () => {
   it('a multi-arch OCI index, named by image_prefix, is deployed by its index digest', async () => {

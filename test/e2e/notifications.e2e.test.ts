@@ -3,11 +3,10 @@
 // notification that moves it. The endpoint refuses a caller without the token, and a notification is
 // only a hint: the controller confirms with a HEAD, so a payload with a made-up digest changes nothing.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_MEDIA_TYPE } from '../../controller/src/server/notifications.js';
-import { SupplyChainSystem } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
-import { deployedImage, metricValue, removeDemoWorkload, replicaSetImages, waitForDeployedImage, webWorkload } from './workloads.js';
+import { deployedImage, metricValue, replicaSetImages, scenarioSystem, waitForDeployedImage, webWorkload } from './scenario.js';
 
 /** The issue's bound for push → Deployment with notifications. */
 const NOTIFIED_DEPLOY_MS = 5_000;
@@ -16,13 +15,7 @@ const POLL_INTERVAL = '10m';
 const WORKLOAD = 'notified';
 const REPOSITORY = `notify/${WORKLOAD}`;
 
-const system = new SupplyChainSystem({ notifications: true, controllerArgs: ['--interval', POLL_INTERVAL], registryPort: 0 });
-
-beforeAll(async () => {
-  await system.start();
-  await removeDemoWorkload(system);
-}, 300_000);
-afterAll(() => system.stop(), 60_000);
+const system = scenarioSystem({ notifications: true, controllerArgs: ['--interval', POLL_INTERVAL] });
 
 function latestImage(digest: string): string {
   return `${system.registry!.host}/${REPOSITORY}@${digest}`;

@@ -7,11 +7,11 @@
 // itself, without a controller restart.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot, SupplyChainSystem } from '../support/supply-chain-system.js';
+import { repoRoot } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
-import { deployedImage, metricValue, removeDemoWorkload, replicaSetImages, waitForDeployedImage, webWorkload } from './workloads.js';
+import { controllerLog, deployedImage, metricValue, replicaSetImages, scenarioSystem, waitForDeployedImage, webWorkload } from './scenario.js';
 
 const WORKLOAD = 'guarded';
 const REPOSITORY = `rbac/${WORKLOAD}`;
@@ -22,15 +22,9 @@ interface PolicyRule {
   verbs?: string[];
 }
 
-const system = new SupplyChainSystem({ registryPort: 0 });
+const system = scenarioSystem();
 const serviceAccount = `system:serviceaccount:${system.identity.namespace}:${system.identity.serviceAccount}`;
 const clusterRole = controllerClusterRoleFromDist();
-
-beforeAll(async () => {
-  await system.start();
-  await removeDemoWorkload(system);
-}, 300_000);
-afterAll(() => system.stop(), 60_000);
 
 /** The ClusterRole dist/ binds to the controller's ServiceAccount, and its rules. */
 function controllerClusterRoleFromDist(): { name: string; rules: PolicyRule[] } {
@@ -77,11 +71,6 @@ async function statusPatchFailures(code: string): Promise<number> {
   return metricValue(await system.metrics(), 'image_controller_status_patch_failures_total', { code });
 }
 
-/** The controller's JSON log lines, parsed. */
-function controllerLog(): Record<string, unknown>[] {
-  return system.controller!.process.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
-}
-
 async function imageEventMessages(): Promise<string[]> {
   const events = JSON.parse(await system.kubectl(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.kind=Image,involvedObject.name=${WORKLOAD}`, '-o', 'json']));
   return events.items.map((event: { message: string }) => event.message);
@@ -114,7 +103,7 @@ describe('the controller under RBAC', () => {
 
     system.controller!.process.assertRunning();
     expect((await fetch(`${system.controller!.url}/healthz`)).status).toBe(200);
-    const refusal = controllerLog().find((line) => line.image === WORKLOAD && line.code === 403);
+    const refusal = controllerLog(system).find((line) => line.image === WORKLOAD && line.code === 403);
     expect(refusal).toMatchObject({ level: 'warn', msg: 'could not patch Image status', reason: 'Forbidden', namespace: 'default' });
     // The API server's message names the missing permission: verb, resource and API group.
     expect(refusal?.error).toMatch(/cannot patch resource "images\/status" in API group "example\.com"/);
@@ -139,7 +128,7 @@ describe('the controller under RBAC', () => {
 
     expect(system.controller!.process).toBe(controllerProcess);
     controllerProcess.assertRunning();
-    expect(controllerLog().filter((line) => line.msg === 'starting')).toHaveLength(1);
+    expect(controllerLog(system).filter((line) => line.msg === 'starting')).toHaveLength(1);
     // With Events allowed again, the change it could not announce is recorded.
     await waitFor('an Event announcing the new digest', async () => (await imageEventMessages()).some((message) => message.includes(newDigest)));
   });

@@ -1,8 +1,9 @@
 /**
- * What the supply-chain scenarios share: Workloads of the demo's kind, reading what Cartographer
- * stamped into a Deployment, and reading one number out of the controller's /metrics.
+ * What the supply-chain scenarios share: a system per file, Workloads of the demo's kind, what
+ * Cartographer stamped into a Deployment, and what the controller says in /metrics and its log.
  */
-import type { SupplyChainSystem } from '../support/supply-chain-system.js';
+import { afterAll, beforeAll } from 'vitest';
+import { SupplyChainSystem, type SupplyChainSystemOptions } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
 
 export interface WebWorkloadOptions {
@@ -59,6 +60,11 @@ export async function replicaSetImages(system: SupplyChainSystem, name: string, 
   return images.split('\n').filter(Boolean).sort();
 }
 
+/** The controller's JSON log lines, parsed. */
+export function controllerLog(system: SupplyChainSystem): Record<string, unknown>[] {
+  return system.controller!.process.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+}
+
 /**
  * The sum of the samples of metric `name` whose labels include `labels`, from the Prometheus text
  * format (0 when there are none, as for a counter that was never incremented).
@@ -75,11 +81,22 @@ export function metricValue(exposition: string, name: string, labels: Record<str
 }
 
 /**
- * Deletes the demo Workload dist/ installs, and with it the Image Cartographer stamped for it. It watches
- * the seed's localhost:5000, which belongs to scenario 1; scenarios that run their own registry on a
- * free port remove it so that nothing else is checked, patched or counted beside what they assert.
+ * A system for one scenario file, started in `beforeAll` and always stopped in `afterAll`: its registry on
+ * a free port, and without the demo Workload dist/ installs. That Workload watches the seed's
+ * localhost:5000, which belongs to scenario 1; removed, nothing else is checked, patched or counted beside
+ * what the scenario asserts.
  */
-export async function removeDemoWorkload(system: SupplyChainSystem): Promise<void> {
+export function scenarioSystem(options: SupplyChainSystemOptions = {}): SupplyChainSystem {
+  const system = new SupplyChainSystem({ registryPort: 0, ...options });
+  beforeAll(async () => {
+    await system.start();
+    await removeDemoWorkload(system);
+  }, 300_000);
+  afterAll(() => system.stop(), 60_000);
+  return system;
+}
+
+async function removeDemoWorkload(system: SupplyChainSystem): Promise<void> {
   // Deleting the Workload while Cartographer is still creating its Image would leave the Image to the
   // garbage collector, which can take many seconds: wait for the Image, then delete both.
   await waitFor('Image default/demo stamped by Cartographer', async () => (await system.image('demo')) !== undefined, { timeoutMs: 60_000 });

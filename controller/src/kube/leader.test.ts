@@ -76,6 +76,23 @@ describe('LeaderElector', () => {
     expect(store.lease?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
   });
 
+  it('a standby running its loop takes over exactly when the claim it last saw renewed runs out', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore();
+    const a = elector(store, clock, 'a');
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const transitions: string[] = [];
+    const b = elector(store, clock, 'b', transitions);
+    b.start(); // b sees a's claim at t=0; a never renews again (killed)
+
+    await clock.advance(14_999);
+    expect(transitions).toEqual([]);
+    await clock.advance(1);
+    expect(transitions).toEqual(['b started']);
+    expect(store.lease?.spec?.holderIdentity).toBe('b');
+    await b.stop();
+  });
+
   it('loses a race for the Lease without error (409)', async () => {
     const clock = new ManualClock();
     const store = new FakeLeaseStore();

@@ -42,6 +42,8 @@ export class LeaderElector implements Leadership {
   #lastRenewAt = -Infinity;
   /** The Lease as last read or written, and when (on our clock) its resourceVersion last changed. */
   #observed?: { lease: V1Lease; at: number };
+  /** When (on our clock) another holder's claim runs out, as last seen; a standby tries again right then. */
+  #othersClaimEndsAt = -Infinity;
 
   constructor(options: LeaderElectorOptions) {
     this.#options = {
@@ -86,7 +88,10 @@ export class LeaderElector implements Leadership {
       const holder = lease.spec?.holderIdentity;
       const lastChange = this.#observed!.at;
       const duration = (lease.spec?.leaseDurationSeconds ?? leaseDurationMs / 1000) * 1000;
-      if (holder && holder !== identity && now < lastChange + duration) return false;
+      if (holder && holder !== identity && now < lastChange + duration) {
+        this.#othersClaimEndsAt = lastChange + duration;
+        return false;
+      }
       this.#remember(await store.replace(this.#claim(lease, now)), now);
       return true;
     } catch (error) {
@@ -114,8 +119,14 @@ export class LeaderElector implements Leadership {
         log.warn('lost leadership: could not renew the Lease in time', { lease: LEASE_NAME, identity });
         this.#setLeading(false);
       }
-      await sleep(clock, this.#leading ? retryPeriodMs : jitter(retryPeriodMs), stopping);
+      await sleep(clock, this.#leading ? retryPeriodMs : this.#standbyWait(), stopping);
     }
+  }
+
+  /** A retry period, or less when the holder's claim runs out sooner, so a dead leader is replaced on time. */
+  #standbyWait(): number {
+    const untilClaimEnds = this.#othersClaimEndsAt - this.#options.clock.now();
+    return untilClaimEnds >= 0 ? Math.min(jitter(this.#options.retryPeriodMs), untilClaimEnds) : jitter(this.#options.retryPeriodMs);
   }
 
   #setLeading(leading: boolean): void {

@@ -1,16 +1,13 @@
 /**
  * Which registries the controller may contact. `--allowed-registries` narrows it to host globs; and,
- * whatever the flag says, a registry that resolves to a link-local or cloud metadata address is refused:
- * anyone who may create an Image must not be able to make the controller probe 169.254.169.254.
+ * whatever the flag says, a registry that resolves to a link-local or cloud metadata address is refused
+ * here, up front, with a message naming the Image's registry. (The registry client enforces the same
+ * rule again when it connects, for redirects, token realms and DNS answers that change.)
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ImageReason } from '../api/image.js';
-import { RegistryError } from '../registry/index.js';
-
-/** Metadata services reached by name or at addresses outside the link-local ranges. */
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata.goog', 'metadata']);
-const METADATA_ADDRESSES = new Set(['100.100.100.200', 'fd00:ec2::254']);
+import { isForbiddenAddress, isMetadataHost, RegistryError } from '../registry/index.js';
 
 export type AddressLookup = (host: string) => Promise<string[]>;
 
@@ -41,7 +38,7 @@ export class RegistryPolicy {
       );
     }
     const host = hostOf(endpoint).toLowerCase();
-    if (METADATA_HOSTS.has(host)) throw refused(endpoint, host);
+    if (isMetadataHost(host)) throw refused(endpoint, host);
     let addresses: string[];
     try {
       addresses = isIP(host) ? [host] : await this.#lookup(host);
@@ -51,17 +48,6 @@ export class RegistryPolicy {
     const forbidden = addresses.find(isForbiddenAddress);
     if (forbidden) throw refused(endpoint, forbidden);
   }
-}
-
-/** Link-local (169.254.0.0/16, fe80::/10, including IPv4-mapped forms) or a known metadata address. */
-export function isForbiddenAddress(address: string): boolean {
-  const a = address.toLowerCase().replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) return isForbiddenAddress(mapped[1]!);
-  if (METADATA_ADDRESSES.has(a)) return true;
-  if (isIP(a) === 4) return a.startsWith('169.254.');
-  if (isIP(a) === 6) return /^fe[89ab][0-9a-f]:/.test(a);
-  return false;
 }
 
 function refused(endpoint: string, address: string): RegistryError {

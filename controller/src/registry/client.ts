@@ -16,6 +16,7 @@ import {
   type AuthChallenge,
 } from './auth.js';
 import type { RegistryCredentials } from './credentials.js';
+import { guardedConnector, isForbiddenAddress } from './destination.js';
 import { RegistryError } from './errors.js';
 import {
   errorForStatus,
@@ -39,6 +40,11 @@ export interface RegistryClientOptions {
   log?: Logger;
   /** Called once per HTTP request (token requests included), e.g. to count them in metrics. */
   onRequest?: (event: RequestEvent) => void;
+  /**
+   * Addresses never connected to, checked when every connection opens (redirects and token realms too).
+   * @default link-local and cloud metadata addresses (registry/destination.ts)
+   */
+  isForbiddenAddress?: (address: string) => boolean;
 }
 
 export interface RequestEvent {
@@ -127,6 +133,7 @@ export class RegistryClient {
   readonly #userAgent: string;
   readonly #log: Logger;
   readonly #onRequest?: (event: RequestEvent) => void;
+  readonly #isForbiddenAddress: (address: string) => boolean;
   /** One keep-alive pool per origin and CA, so an Image's private CA never applies to another registry. */
   readonly #agents = new Map<string, Agent>();
   /** Endpoints found to speak plain HTTP, so later checks skip the HTTPS attempt. */
@@ -141,6 +148,7 @@ export class RegistryClient {
     this.#userAgent = options.userAgent ?? 'image-controller';
     this.#log = options.log ?? createLogger();
     this.#onRequest = options.onRequest;
+    this.#isForbiddenAddress = options.isForbiddenAddress ?? isForbiddenAddress;
   }
 
   /** The digest `ref`'s tag points at now. Throws a `RegistryError` whose reason says what went wrong. */
@@ -435,7 +443,8 @@ export class RegistryClient {
     let agent = this.#agents.get(key);
     if (agent === undefined) {
       // A private CA is added to the system CAs, not used instead of them, as Docker's certs.d does.
-      agent = new Agent({ connect: caPem === undefined ? {} : { ca: [...rootCertificates, caPem] } });
+      const tls = caPem === undefined ? {} : { ca: [...rootCertificates, caPem] };
+      agent = new Agent({ connect: guardedConnector(tls, this.#isForbiddenAddress) });
       this.#agents.set(key, agent);
     }
     return agent;

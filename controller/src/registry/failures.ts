@@ -122,6 +122,8 @@ export function errorForTransport(error: unknown, peer: string, timeoutMs: numbe
     return unavailable(`${peer} did not answer within ${timeoutMs / 1000}s`);
   }
   switch (code) {
+    case 'ERR_FORBIDDEN_DESTINATION':
+      return new RegistryError(ImageReason.RegistryNotAllowed, `${peer} was not contacted: ${detail}`, { cause: error });
     case 'ECONNREFUSED':
       return unavailable(`cannot connect to ${peer}: connection refused`);
     case 'ECONNRESET':

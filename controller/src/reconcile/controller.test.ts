@@ -48,7 +48,9 @@ class FakeApiServer implements ImageStatusWriter {
 
 type Answer = { digest: string } | { error: RegistryError };
 
-function setup(options: { leader?: boolean; logLines?: string[]; onStatusPatchFailed?: (code: number | undefined) => void } = {}) {
+function setup(
+  options: { leader?: boolean; logLines?: string[]; onStatusPatchFailed?: (code: number | undefined) => void; random?: () => number } = {},
+) {
   const clock = new ManualClock();
   const api = new FakeApiServer();
   const answers: Answer[] = [];
@@ -68,7 +70,7 @@ function setup(options: { leader?: boolean; logLines?: string[]; onStatusPatchFa
     log: options.logLines ? createLogger({ write: (line) => void options.logLines!.push(line) }) : log,
     defaultIntervalMs: 10_000,
     concurrency: 16,
-    random: () => 0.5,
+    random: options.random ?? (() => 0.5),
     onStatusPatchFailed: options.onStatusPatchFailed,
   });
   const add = (...images: Image[]) => {
@@ -161,6 +163,33 @@ describe('ImageController', () => {
     await clock.advance(10_000);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     expect(api.patches).toHaveLength(1_000);
+  });
+
+  it('Images spread over the interval by jitter still make one registry request per interval', async () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646; // deterministic, uniform enough
+    const { clock, add, resolveDigest } = setup({ random });
+    add(...Array.from({ length: 1_000 }, (_, i) => makeImage(`demo-${i}`)));
+    await clock.advance(20_000); // the first periods are jittered ±10%: phases spread over 9–11 s
+    const before = resolveDigest.mock.calls.length;
+
+    await clock.advance(100_000);
+
+    expect(resolveDigest.mock.calls.length - before).toBe(10);
+  });
+
+  it("spreads an Image's first period by the jitter, then keeps its period exactly", async () => {
+    const { clock, add, resolveDigest } = setup({ random: () => 0 });
+    add(makeImage('demo'));
+    await clock.advance(0);
+    await clock.advance(8_999);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    await clock.advance(1); // 10 s − 10%
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    await clock.advance(9_999);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    await clock.advance(1); // then exactly 10 s
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
   });
 
   it('Images with different credentials do not share an answer', async () => {

@@ -9,7 +9,7 @@ import { describeApiError, type ImageStatusWriter } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/informer.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, intervalOf, JITTER, reconcile, type ImageEvent, type ReconcileResult } from './reconcile.js';
+import { backoffDelay, intervalOf, jittered, reconcile, type ImageEvent, type ReconcileResult } from './reconcile.js';
 import type { ImageResolver } from './resolver.js';
 import { readyCondition } from './status.js';
 import { CheckScheduler } from './scheduler.js';
@@ -34,12 +34,6 @@ export interface ImageControllerOptions {
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
 }
-
-/**
- * A shared registry answer is reused only if it is younger than this share of the Image's interval:
- * less than the shortest jittered interval, so a lone Image never gets its own previous answer back.
- */
-const REUSE_FRACTION = 1 - 2 * JITTER;
 
 /**
  * A notified Image is checked at once and again this much later: docker-registry sends a manifest's push
@@ -174,7 +168,11 @@ export class ImageController implements ImageCacheHandlers {
       return;
     }
     const startedAt = clock.now();
-    const notBefore = Math.max(startedAt - REUSE_FRACTION * intervalMs, (this.#lastCheckAt.get(key) ?? -Infinity) + 1, this.#notifiedAt.get(key) ?? -Infinity);
+    const previousCheckAt = this.#lastCheckAt.get(key);
+    // A shared registry answer serves this check if it is at most an interval old and started after this
+    // Image's previous check (so a lone Image never gets its own answer back), and after any notification.
+    // With periods of exactly the interval, the Images on one tag then make one request per interval.
+    const notBefore = Math.max(startedAt - intervalMs, (previousCheckAt ?? -Infinity) + 1, this.#notifiedAt.get(key) ?? -Infinity);
     this.#lastCheckAt.set(key, startedAt);
     const failures = this.#failures.get(key) ?? 0;
     const result = await reconcile(
@@ -198,6 +196,9 @@ export class ImageController implements ImageCacheHandlers {
     // A spec changed during the check (say, unsuspended) is checked again at once, whatever this result said.
     if (this.#images.get(key)?.metadata.generation !== image.metadata.generation) this.#scheduler.schedule(key, 0);
     else if (result.nextCheckInMs === undefined) this.#scheduler.cancel(key);
+    // After its first check an Image's phase is spread once (±10%), so Images listed or created together
+    // do not poll in lockstep; from then on it keeps its period exactly.
+    else if (previousCheckAt === undefined && result.failures === 0) this.#scheduler.schedule(key, jittered(result.nextCheckInMs, random ?? Math.random));
     else this.#scheduler.schedule(key, result.nextCheckInMs);
   }
 

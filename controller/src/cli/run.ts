@@ -23,7 +23,7 @@ import {
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
 import { createImageResolver, ImageController, parseDuration, RegistryPolicy } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
-import { ControllerMetrics, ControllerServer, watchesPushedTag } from '../server/index.js';
+import { ControllerMetrics, ControllerServer, showsPushedDigest, watchesPushedTag } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
 
 export const RUN_FLAGS = {
@@ -147,7 +147,8 @@ export async function startController(options: RunOptions, overrides: StartOverr
     metrics,
     notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
     notificationToken: options.notificationToken,
-    onPush: (pushed) => controller.recheck((image) => watchesPushedTag(image, pushed)),
+    onPush: (pushed) =>
+      pushed.reduce((count, tag) => count + controller.recheck((image) => watchesPushedTag(image, [tag]), (image) => showsPushedDigest(image, tag)), 0),
     log,
   });
 

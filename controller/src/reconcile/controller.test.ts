@@ -6,7 +6,7 @@ import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import { ImageController, imageKey, NOTIFICATION_CONFIRM_MS } from './controller.js';
+import { ImageController, imageKey, NOTIFICATION_LOOK_AGAIN_MS } from './controller.js';
 import type { ImageEvent } from './reconcile.js';
 import { createImageResolver } from './resolver.js';
 
@@ -222,19 +222,32 @@ describe('ImageController', () => {
     expect(api.lastStatus('default/other')?.digest).toBe(DIGEST_A);
   });
 
-  it('a notified Image is looked at again a moment later: the registry notifies before it moves the tag', async () => {
+  it('a notified Image is looked at again soon after, until it shows the pushed digest: the registry notifies before it moves the tag', async () => {
     const { clock, api, add, setAnswer, controller, resolveDigest } = setup();
     add(makeImage('demo'));
-    await clock.advance(0);
     await clock.advance(1_000);
-    expect(controller.recheck(() => true)).toBe(1);
+    const showsB = (image: Image) => image.status?.digest === DIGEST_B;
+    expect(controller.recheck(() => true, showsB)).toBe(1);
     await clock.advance(0);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
-    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A); // the tag has not moved yet
+
     setAnswer({ digest: DIGEST_B });
-    await clock.advance(NOTIFICATION_CONFIRM_MS);
+    await clock.advance(NOTIFICATION_LOOK_AGAIN_MS[0]);
     expect(resolveDigest).toHaveBeenCalledTimes(3);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
+
+    await clock.advance(NOTIFICATION_LOOK_AGAIN_MS.at(-1)!); // settled: no more looks, only the poll
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
+  });
+
+  it('keeps looking again after a notification for as long as the pushed digest does not show, then stops', async () => {
+    const { clock, add, controller, resolveDigest } = setup();
+    add(makeImage('demo', { interval: '10m' }));
+    await clock.advance(1_000);
+    controller.recheck(() => true, () => false);
+    await clock.advance(60_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(2 + NOTIFICATION_LOOK_AGAIN_MS.length);
   });
 
   it('a refused status patch (403) is logged with the reason and the missing permission, counted, and retried until allowed', async () => {

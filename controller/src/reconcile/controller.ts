@@ -36,11 +36,12 @@ export interface ImageControllerOptions {
 }
 
 /**
- * A notified Image is checked at once and again this much later: docker-registry sends a manifest's push
- * event before it moves the tag (distribution's PutManifest notifies in `manifests.Put`, then tags), so
- * the first HEAD can still see the old digest.
+ * A notified Image is checked at once and again after each of these delays (from the notification) until
+ * its status shows the pushed digest: docker-registry sends a manifest's push event before it moves the
+ * tag (distribution's PutManifest notifies in `manifests.Put`, then tags), so the first HEAD can still see
+ * the old digest. Quick looks first, because the tag usually moves milliseconds later.
  */
-export const NOTIFICATION_CONFIRM_MS = 1_000;
+export const NOTIFICATION_LOOK_AGAIN_MS = [100, 300, 1_000, 3_000] as const;
 
 export function imageKey(image: Pick<Image, 'metadata'>): string {
   return `${image.metadata.namespace ?? ''}/${image.metadata.name}`;
@@ -55,8 +56,8 @@ export class ImageController implements ImageCacheHandlers {
   readonly #lastCheckAt = new Map<string, number>();
   /** Notifications received per Image: its next check needs a registry answer started after it. */
   readonly #notifiedAt = new Map<string, number>();
-  /** Pending second looks after notifications (cancelled by stop). */
-  readonly #confirmTimers = new Set<() => void>();
+  /** Pending looks again after notifications (cancelled by stop). */
+  readonly #lookAgainTimers = new Set<() => void>();
 
   constructor(options: ImageControllerOptions) {
     this.#options = options;
@@ -107,19 +108,24 @@ export class ImageController implements ImageCacheHandlers {
   };
 
   /**
-   * Checks at once every Image `matches` selects, with a fresh registry answer (a push notification),
-   * and again after NOTIFICATION_CONFIRM_MS. Returns how many were scheduled.
+   * Checks at once every Image `matches` selects, with a fresh registry answer (a push notification), and
+   * again after each NOTIFICATION_LOOK_AGAIN_MS while `settled` (its status shows the pushed digest) is
+   * false for some of them. Returns how many were scheduled now.
    */
-  recheck(matches: (image: Image) => boolean): number {
+  recheck(matches: (image: Image) => boolean, settled: (image: Image) => boolean = () => false): number {
     const count = this.#recheckNow(matches);
-    if (count > 0) {
-      const cancel = this.#options.clock.setTimer(() => {
-        this.#confirmTimers.delete(cancel);
-        this.#recheckNow(matches);
-      }, NOTIFICATION_CONFIRM_MS);
-      this.#confirmTimers.add(cancel);
-    }
+    if (count > 0) this.#lookAgain(0, (image) => matches(image) && !settled(image));
     return count;
+  }
+
+  #lookAgain(step: number, matches: (image: Image) => boolean): void {
+    const delay = NOTIFICATION_LOOK_AGAIN_MS[step];
+    if (delay === undefined) return;
+    const cancel = this.#options.clock.setTimer(() => {
+      this.#lookAgainTimers.delete(cancel);
+      if (this.#recheckNow(matches) > 0) this.#lookAgain(step + 1, matches);
+    }, delay - (NOTIFICATION_LOOK_AGAIN_MS[step - 1] ?? 0));
+    this.#lookAgainTimers.add(cancel);
   }
 
   #recheckNow(matches: (image: Image) => boolean): number {
@@ -146,8 +152,8 @@ export class ImageController implements ImageCacheHandlers {
 
   /** Takes no more work; resolves when the checks in progress have finished. */
   stop(): Promise<void> {
-    for (const cancel of this.#confirmTimers) cancel();
-    this.#confirmTimers.clear();
+    for (const cancel of this.#lookAgainTimers) cancel();
+    this.#lookAgainTimers.clear();
     return this.#scheduler.stop();
   }
 

@@ -7,7 +7,8 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 const { timingSafeEqual } = await import('node:crypto');
-const { bearerTokenMatches } = await import('./notifications.js');
+const { bearerTokenMatches, parsePushedTags, showsPushedDigest } = await import('./notifications.js');
+const { makeImage, DIGEST_A, DIGEST_B } = await import('../testing/images.js');
 
 const TOKEN = 'b1f2c3d4e5f60718293a4b5c6d7e8f90';
 
@@ -40,5 +41,32 @@ describe('bearerTokenMatches', () => {
   it('an empty configured token matches nothing', () => {
     expect(bearerTokenMatches('Bearer ', '')).toBe(false);
     expect(bearerTokenMatches(undefined, '')).toBe(false);
+  });
+});
+
+describe('parsePushedTags', () => {
+  const envelope = (...events: object[]) => JSON.stringify({ events });
+
+  it.each([
+    ['a tag push with its digest', envelope({ action: 'push', target: { repository: 'apps/demo', tag: 'latest', digest: DIGEST_A } }), [{ repository: 'apps/demo', tag: 'latest', digest: DIGEST_A }]],
+    ['a tag push without a digest', envelope({ action: 'push', target: { repository: 'apps/demo', tag: 'v1' } }), [{ repository: 'apps/demo', tag: 'v1' }]],
+    ['a push by digest (no tag) and a blob push', envelope({ action: 'push', target: { repository: 'apps/demo', digest: DIGEST_A } }), []],
+    ['a pull', envelope({ action: 'pull', target: { repository: 'apps/demo', tag: 'latest' } }), []],
+    ['not an envelope', '{"hello":1}', undefined],
+    ['not JSON', 'push!', undefined],
+  ])('%s', (_, body, expected) => {
+    expect(parsePushedTags(body)).toEqual(expected);
+  });
+});
+
+describe('showsPushedDigest', () => {
+  it.each([
+    [DIGEST_B, DIGEST_B, true],
+    [DIGEST_A, DIGEST_B, false],
+    [undefined, DIGEST_B, false],
+    [DIGEST_B, undefined, false],
+  ])('status %s, pushed %s → %s', (statusDigest, pushedDigest, expected) => {
+    const image = makeImage('demo', {}, statusDigest ? { digest: statusDigest } : undefined);
+    expect(showsPushedDigest(image, { repository: 'apps/demo', tag: 'latest', digest: pushedDigest })).toBe(expected);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The Docker distribution registry's notification envelope (`application/vnd.docker.distribution.events.v1+json`):
- * which tags were pushed. The payload is only a hint to look now: the digest it carries is never used,
- * the Image's own registry is asked again.
+ * which tags were pushed. The payload is only a hint to look now: the digest it carries never reaches a
+ * status (the Image's own registry is asked again); it only tells when looking again can stop.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Image } from '../api/image.js';
@@ -12,6 +12,8 @@ export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.even
 export interface PushedTag {
   repository: string;
   tag: string;
+  /** The digest the event says was pushed, when it says one. */
+  digest?: string;
 }
 
 /** The tags pushed according to `body`, or undefined when it is not a notification envelope. */
@@ -25,11 +27,11 @@ export function parsePushedTags(body: string): PushedTag[] | undefined {
   const events = (envelope as { events?: unknown } | null)?.events;
   if (!Array.isArray(events)) return undefined;
   const pushed: PushedTag[] = [];
-  for (const event of events as { action?: unknown; target?: { repository?: unknown; tag?: unknown } }[]) {
-    const { repository, tag } = event?.target ?? {};
+  for (const event of events as { action?: unknown; target?: { repository?: unknown; tag?: unknown; digest?: unknown } }[]) {
+    const { repository, tag, digest } = event?.target ?? {};
     // Blob pushes and pushes by digest carry no tag: nothing an Image watches moved.
     if (event?.action === 'push' && typeof repository === 'string' && typeof tag === 'string' && tag !== '') {
-      pushed.push({ repository, tag });
+      pushed.push({ repository, tag, ...(typeof digest === 'string' ? { digest } : {}) });
     }
   }
   return pushed;
@@ -48,6 +50,11 @@ export function watchesPushedTag(image: Image, pushed: readonly PushedTag[]): bo
     return false;
   }
   return pushed.some((p) => p.repository === reference.repository && p.tag === reference.tag);
+}
+
+/** True when `image`'s status already shows the digest `pushed` announced: looking again can stop. */
+export function showsPushedDigest(image: Image, pushed: PushedTag): boolean {
+  return pushed.digest !== undefined && image.status?.digest === pushed.digest;
 }
 
 /** Compares a presented bearer token with the configured one in constant time (hashes make the lengths equal). */

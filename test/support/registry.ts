@@ -117,6 +117,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
             timeout: '2s',
             threshold: 5,
             backoff: '1s',
+            // Only pushes matter; without this every controller HEAD queues a pull event ahead of the next
+            // push. distribution 2.8 applies `ignore.actions` only when `ignore.mediatypes` is non-empty.
+            ignore: { mediatypes: ['application/octet-stream'], actions: ['pull'] },
           },
         ],
       };

@@ -1,6 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { describeApiError } from './client.js';
+import type { Image } from '../api/image.js';
+import { makeImage } from '../testing/images.js';
+import { cachedImage, describeApiError } from './client.js';
 
 const forbidden = {
   kind: 'Status',
@@ -45,5 +47,33 @@ describe('describeApiError', () => {
     },
   ])('$name', ({ error, expected }) => {
     expect(describeApiError(error)).toEqual(expected);
+  });
+});
+
+describe('cachedImage', () => {
+  const status = { latestImage: 'localhost:5000/apps/demo@sha256:1', observedGeneration: 3 };
+  const asListed = {
+    ...makeImage('demo', { interval: '1m' }, status),
+    metadata: {
+      ...makeImage('demo').metadata,
+      generation: 3,
+      creationTimestamp: '2026-11-24T00:00:00Z',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"example.com/v1",…}' },
+      managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': { 'f:image': {} } } }],
+    },
+  } as Image;
+
+  it('keeps what reconcile, the status patch and Events read, and drops managedFields and annotations', () => {
+    expect(cachedImage(asListed)).toStrictEqual({
+      apiVersion: 'example.com/v1',
+      kind: 'Image',
+      metadata: { name: 'demo', namespace: 'default', uid: 'uid-default-demo', generation: 3, resourceVersion: '1' },
+      spec: asListed.spec,
+      status,
+    });
+  });
+
+  it('adds no status to an Image that has none yet', () => {
+    expect('status' in cachedImage(makeImage('new'))).toBe(false);
   });
 });

@@ -9,17 +9,19 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  makeInformer,
+  ListWatch,
   PatchStrategy,
   setHeaderOptions,
+  Watch,
   type CoreV1Event,
+  type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
   type V1Lease,
   type V1Secret,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { IMAGE_GROUP, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
+import { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
 import { shareDispatchers } from './shared-dispatcher.js';
 
 export interface ImageStatusWriter {
@@ -103,6 +105,31 @@ export function describeApiError(error: unknown): ApiRefusal {
   };
 }
 
+/**
+ * The part of an Image the controller reads, made as the Image enters the cache: the API server's
+ * `managedFields` and the annotations (kubectl's last-applied-configuration is a second copy of the
+ * object) are most of a cached Image's memory and never read. Spec and status are kept whole (the
+ * resolver reads the spec, reconcile diffs the status); uid, generation and resourceVersion tell
+ * recreations, spec changes and Event subjects apart.
+ */
+export function cachedImage(image: Image): Image {
+  const { name, namespace, uid, generation, resourceVersion } = image.metadata;
+  const cached: Image = { apiVersion: IMAGE_API_VERSION, kind: IMAGE_KIND, metadata: { name, namespace, uid, generation, resourceVersion }, spec: image.spec };
+  if (image.status !== undefined) cached.status = image.status;
+  return cached;
+}
+
+/** client-node's Watch, with every Image it reports passed through `cachedImage` before the informer keeps it. */
+function cachedImageWatch(config: KubeConfig): Watch {
+  const watch = new Watch(config);
+  const imagePhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+  return {
+    watch: (path, query, callback, done) =>
+      // ERROR carries a Status and BOOKMARK only a resourceVersion: those pass as they are.
+      watch.watch(path, query, (phase, object, event) => callback(phase, imagePhases.has(phase) ? cachedImage(object as Image) : object, event), done),
+  } as Watch;
+}
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 async function orUndefinedIfGone<T>(request: Promise<T>): Promise<T | undefined> {
@@ -133,13 +160,19 @@ export function createKubeClient(config: KubeConfig): KubeClient {
       const path = namespace
         ? `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/namespaces/${encodeURIComponent(namespace)}/${IMAGE_PLURAL}`
         : `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/${IMAGE_PLURAL}`;
-      const list = () => (namespace ? custom.listNamespacedCustomObject({ ...image, namespace }) : custom.listClusterCustomObject(image));
-      return makeInformer<KubernetesObject>(config, path, list) as unknown as ImageListWatch;
+      const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+        const listed = (await (namespace ? custom.listNamespacedCustomObject({ ...image, namespace }) : custom.listClusterCustomObject(image))) as { items: Image[] };
+        return { ...listed, items: listed.items.map(cachedImage) } as unknown as KubernetesListObject<KubernetesObject>;
+      };
+      // What client-node's makeInformer builds, with Images slimmed before its cache keeps them.
+      return new ListWatch<KubernetesObject>(path, cachedImageWatch(config), list, false) as unknown as ImageListWatch;
     },
     patchImageStatus: (namespace, name, status) =>
       // The generated helper sends JSON Patch by default, which fails on an Image without /status yet.
       // On the /status subresource the patch is still of the whole object: only `.status` is kept.
-      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body: { status } }, mergePatch) as Promise<Image>),
+      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body: { status } }, mergePatch) as Promise<Image>).then(
+        (updated) => updated && cachedImage(updated),
+      ),
     readSecret: (namespace, name) => orUndefinedIfGone(core.readNamespacedSecret({ namespace, name })),
     readServiceAccount: (namespace, name) => orUndefinedIfGone(core.readNamespacedServiceAccount({ namespace, name })),
     readConfigMap: (namespace, name) => orUndefinedIfGone(core.readNamespacedConfigMap({ namespace, name })),

@@ -132,7 +132,9 @@ export class ControllerMetrics {
 }
 
 function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  // Label names are ASCII identifiers: a code-unit order is enough, and unlike localeCompare it loads no
+  // ICU collation data (≈3 MiB of RSS) and costs nothing per check.
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function formatLabels(labels: Labels): string {

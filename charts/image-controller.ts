@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IMAGE_GROUP, IMAGE_PLURAL } from '../controller/src/api/image.js';
+import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
 
 export interface ImageControllerProps {
   /**
@@ -167,6 +168,10 @@ export class ImageController extends Chart {
                 image,
                 args,
                 env: [
+                  // The heap bounds the controller is measured with (the image sets the same). Set here, next to
+                  // the memory limit they must fit under, and as an environment variable, so they apply whatever
+                  // the image's entrypoint is and can be changed without rebuilding it.
+                  { name: 'NODE_OPTIONS', value: CONTROLLER_NODE_OPTIONS },
                   // The namespace of the leader-election Lease.
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   {

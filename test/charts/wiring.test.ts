@@ -3,12 +3,13 @@
 // Deployment template as images.image.image, the Workload is selected by its label, and nobody holds
 // a wildcard permission.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { LEASE_NAME } from '../../controller/src/kube/leader.js';
+import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { findOne, repoRoot, synthesize, type Manifest } from './manifests.js';
 
 const run = promisify(execFile);
@@ -189,6 +190,19 @@ describe('the controller Deployment', () => {
     expect(findOne(manifests, 'Namespace', 'image-controller-system').metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
+  });
+});
+
+describe('the controller process', () => {
+  // The benchmark measures the controller with these heap bounds; every launcher must use the same ones.
+  const source = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
+
+  it('gets CONTROLLER_NODE_OPTIONS from the Deployment, the image, npm run controller and the bin launcher', () => {
+    const container = findOne(manifests, 'Deployment', 'image-controller').spec.template.spec.containers[0];
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: CONTROLLER_NODE_OPTIONS });
+    expect(source('controller/Dockerfile')).toContain(`NODE_OPTIONS="${CONTROLLER_NODE_OPTIONS}"`);
+    expect(JSON.parse(source('package.json')).scripts.controller).toContain(`NODE_OPTIONS='${CONTROLLER_NODE_OPTIONS}' node controller/dist/image-controller.js`);
+    expect(source('controller/bin/image-controller.js').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${CONTROLLER_NODE_OPTIONS}`);
   });
 });
 

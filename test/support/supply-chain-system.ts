@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Image } from '../../controller/src/api/image.js';
+import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
 import { pushImage, skopeoDigest, writeImageLayout, type PushOptions } from './oci.js';
@@ -138,7 +139,8 @@ export class SupplyChainSystem {
         ...(this.options.notifications ? ['--notification-token', this.notificationToken] : []),
         ...(options.args ?? this.options.controllerArgs),
       ],
-      env: { ...process.env, POD_NAMESPACE: this.identity.namespace },
+      // The node options it ships with (not the test runner's own NODE_OPTIONS), so tests and benchmarks see its real heap.
+      env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS, POD_NAMESPACE: this.identity.namespace },
     });
     const running = { process: process_, url };
     if (options.waitReady ?? true) await this.waitControllerReady(running);

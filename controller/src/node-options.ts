@@ -10,8 +10,8 @@
  * - `--max-semi-space-size=1`: a 1 MiB young generation. Checks allocate short-lived garbage at a
  *   steady rate; scavenging it more often costs little CPU and keeps it out of RSS.
  * - `--max-old-space-size=128`: V8 lets the old generation grow less between collections the smaller
- *   this limit is (a churn test with
- *   ~30 MiB live peaked at a 132 MiB heap without a limit, at 64 MiB with 128 or 256).
+ *   this limit is (a churn test with ~30 MiB live peaked at a 132 MiB heap without a limit, and at
+ *   64 MiB with 128 or 256).
  *   The live heap is ~27 MiB at 5,000 Images, ~10 MiB of it code and the bundle's text, so ~45 MiB at
  *   10,000: 128 MiB leaves room for several times that before node could run out of heap.
  */

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: the controller's performance figures, measured against real
- * processes on loopback (docker-registry, etcd + kube-apiserver + kube-controller-manager, the bundled
- * controller under its dist/ ServiceAccount). Prints a table; with --json, one JSON object as the last
- * line of stdout. --quick scales every measurement down (well under 3 minutes). Progress goes to stderr.
+ * `npm run bench [-- --quick] [-- --json] [-- --only=scale,…]`: the controller's performance figures,
+ * measured against real processes on loopback (docker-registry, etcd + kube-apiserver +
+ * kube-controller-manager, the bundled controller under its dist/ ServiceAccount). Prints a table; with
+ * --json, one JSON object as the last line of stdout. --quick scales every measurement down (well under
+ * 3 minutes); --only runs some measurements (throughput, latency, dedup, scale). Progress goes to stderr.
  *
  * Needs what the e2e tests need: `npm run build`, scripts/e2e-setup.sh's binaries, docker-registry, skopeo.
  */
@@ -31,12 +32,20 @@ const KEYS = [
   'startup_ready_s',
 ];
 
+/** What `--only` can name: each measurement and the keys it reports. */
+const MEASUREMENTS = ['throughput', 'latency', 'dedup', 'scale'] as const;
+type Measurement = (typeof MEASUREMENTS)[number];
+
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg));
-  if (unknown.length > 0) {
-    console.error(`usage: npm run bench [-- --quick] [-- --json]  (unknown: ${unknown.join(' ')})`);
+  const onlyArg = argv.find((arg) => arg.startsWith('--only='));
+  const only = onlyArg?.slice('--only='.length).split(',');
+  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg) && arg !== onlyArg);
+  const badOnly = only?.filter((name) => !(MEASUREMENTS as readonly string[]).includes(name)) ?? [];
+  if (unknown.length > 0 || badOnly.length > 0) {
+    console.error(`usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}]  (unknown: ${[...unknown, ...badOnly].join(' ')})`);
     return 2;
   }
+  const runs = (measurement: Measurement) => only === undefined || only.includes(measurement);
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
   const began = performance.now();
@@ -77,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     // A registry that notifies no one, for everything but the notification latency.
     const registry = await startRegistry();
     cleanup.add('bench registry', () => registry.stop());
-    await attempt(['throughput_ratio'], () => measureThroughput(registry.host, layouts('throughput'), options));
+    if (runs('throughput')) await attempt(['throughput_ratio'], () => measureThroughput(registry.host, layouts('throughput'), options));
 
     options.progress('starting the control plane, kubectl apply -f dist/, and the notifying registry');
     const system = new SupplyChainSystem({ cartographer: false, registryPort: 0, startController: false, notifications: true });
@@ -86,12 +95,14 @@ async function main(argv: string[]): Promise<number> {
     const api = new AdminApi(system.controlPlane.kubeconfig);
     cleanup.add('API client', () => api.close());
 
-    await attempt(['latency_poll_p99_s', 'latency_notify_p99_s'], () => measureLatency(system, api, registry.host, layouts('latency'), options));
-    await attempt(['dedup_requests_per_interval'], () => measureDedup(system, api, registry.host, layouts('dedup'), options));
-    await attempt(
-      ['startup_ready_s', 'rss_mib_at_5000', 'bytes_per_image', 'schedule_lag_p99_s', 'cpu_core_at_1000_per_s', 'idle_api_writes_per_check'],
-      () => measureScale(system, api, registry.host, layouts('scale'), options),
-    );
+    if (runs('latency')) await attempt(['latency_poll_p99_s', 'latency_notify_p99_s'], () => measureLatency(system, api, registry.host, layouts('latency'), options));
+    if (runs('dedup')) await attempt(['dedup_requests_per_interval'], () => measureDedup(system, api, registry.host, layouts('dedup'), options));
+    if (runs('scale')) {
+      await attempt(
+        ['startup_ready_s', 'rss_mib_at_5000', 'bytes_per_image', 'schedule_lag_p99_s', 'cpu_core_at_1000_per_s', 'idle_api_writes_per_check'],
+        () => measureScale(system, api, registry.host, layouts('scale'), options),
+      );
+    }
   } catch (error) {
     failures.push(error instanceof Error ? error.message : String(error));
     options.progress(`FAILED: ${failures[failures.length - 1]}`);
@@ -100,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
     await cleanup.runAll();
   }
 
-  const ordered = KEYS.map((key) => figures.find((f) => f.key === key) ?? { key, value: null, unit: '', goal: '', how: 'not measured', notes: 'an earlier step failed' });
+  const ordered = KEYS.map(
+    (key) => figures.find((f) => f.key === key) ?? { key, value: null, unit: '', goal: '', how: 'not measured', notes: only ? `not in --only=${only.join(',')}` : 'an earlier step failed' },
+  );
   const elapsedS = Math.round((performance.now() - began) / 1000);
   const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };
   console.log(table(ordered, quick, machineAtEnd));

@@ -5,6 +5,7 @@
  * schedule-lag histogram, cpu_core_at_1000_per_s from /proc/<pid>/stat, and idle_api_writes_per_check
  * from the API server's own request counters while no digest moves.
  */
+import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
 import type { SupplyChainSystem } from '../test/support/supply-chain-system.js';
 import {
   controllerMetrics,
@@ -116,7 +117,7 @@ export async function measureScale(system: SupplyChainSystem, api: AdminApi, reg
           rssMedium / MiB <= 80
             ? undefined
             : `of ${mib(rssMedium)}: ${mib(fileBacked)} file-backed (the node binary), V8 heap ${mib(heapTotal)} reserved / ${mib(heapUsed)} used ` +
-              'incl. uncollected garbage; V8 sizes its young generation (32 MiB) and old-space GC for this 24 GiB host (no memory limit here)',
+              `incl. uncollected garbage, the rest native (malloc); NODE_OPTIONS ${CONTROLLER_NODE_OPTIONS}`,
         details: { images: medium, rssMiBAtSmall: round(rssSmall / MiB, 1), small, rssFileMiB: round(fileBacked / MiB, 1), heapUsedMiB: round(heapUsed / MiB, 1), heapTotalMiB: round(heapTotal / MiB, 1) },
       },
       {
@@ -157,7 +158,14 @@ export async function measureScale(system: SupplyChainSystem, api: AdminApi, reg
         goal: '≤ 1',
         met: lag !== undefined && lag <= 1,
         how: `p99 of image_controller_schedule_lag_seconds (check start − due time), ${shape}`,
-        details: { checksPerSecond: round(checksPerSecond, 1), registryRequestsPerSecond: round(registryRequests / seconds, 1), rssMiB: round(rssBytes(pid) / MiB, 1) },
+        details: {
+          checksPerSecond: round(checksPerSecond, 1),
+          registryRequestsPerSecond: round(registryRequests / seconds, 1),
+          rssMiB: round(rssBytes(pid) / MiB, 1),
+          // What CONTROLLER_NODE_OPTIONS' old-space limit is sized against.
+          heapUsedMiB: round(sum(after.metrics, 'nodejs_heap_size_used_bytes') / MiB, 1),
+          heapTotalMiB: round(sum(after.metrics, 'nodejs_heap_size_total_bytes') / MiB, 1),
+        },
       },
       {
         key: 'cpu_core_at_1000_per_s',

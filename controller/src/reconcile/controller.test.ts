@@ -6,7 +6,7 @@ import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import { ImageController, imageKey, NOTIFICATION_LOOK_AGAIN_MS } from './controller.js';
+import { firstPeriod, ImageController, imageKey, NOTIFICATION_LOOK_AGAIN_MS } from './controller.js';
 import type { ImageEvent } from './reconcile.js';
 import { createImageResolver } from './resolver.js';
 
@@ -89,6 +89,9 @@ function setup(
   };
 }
 
+/** The second check of an Image comes this long after its first, with setup()'s random of 0.5. */
+const FIRST_PERIOD_MS = firstPeriod(10_000, () => 0.5);
+
 const ready = (status: ImageStatus | undefined) => status?.conditions?.find((c) => c.type === 'Ready');
 
 describe('ImageController', () => {
@@ -124,7 +127,7 @@ describe('ImageController', () => {
     await clock.advance(0);
     const unavailable = { error: new RegistryError(ImageReason.RegistryUnavailable, 'registry localhost:5000 refused the connection') };
     answer(unavailable, unavailable);
-    await clock.advance(10_000);
+    await clock.advance(FIRST_PERIOD_MS);
     const failed = api.lastStatus('default/demo');
     expect(ready(failed)).toMatchObject({ status: 'False', reason: 'RegistryUnavailable', message: 'registry localhost:5000 refused the connection' });
     expect(failed?.latestImage).toBe(`localhost:5000/apps/demo@${DIGEST_A}`);
@@ -178,18 +181,35 @@ describe('ImageController', () => {
     expect(resolveDigest.mock.calls.length - before).toBe(10);
   });
 
-  it("spreads an Image's first period by the jitter, then keeps its period exactly", async () => {
-    const { clock, add, resolveDigest } = setup({ random: () => 0 });
+  it("sets an Image's phase once, anywhere in its interval, then keeps its period exactly", async () => {
+    const { clock, add, resolveDigest } = setup({ random: () => 0.25 });
     add(makeImage('demo'));
     await clock.advance(0);
-    await clock.advance(8_999);
+    await clock.advance(7_499);
     expect(resolveDigest).toHaveBeenCalledTimes(1);
-    await clock.advance(1); // 10 s − 10%
+    await clock.advance(1); // a first period of 75% of 10 s
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     await clock.advance(9_999);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     await clock.advance(1); // then exactly 10 s
     expect(resolveDigest).toHaveBeenCalledTimes(3);
+  });
+
+  it('spreads Images created together evenly over the interval', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const { clock, add, resolveDigest } = setup({ random });
+    add(...Array.from({ length: 1_000 }, (_, i) => makeImage(`demo-${i}`, { image: `localhost:5000/apps/app-${i}` })));
+    await clock.advance(10_000); // every first check, then each Image's first period
+    const perSecond: number[] = [];
+    for (let second = 0; second < 10; second++) {
+      const before = resolveDigest.mock.calls.length;
+      await clock.advance(1_000);
+      perSecond.push(resolveDigest.mock.calls.length - before);
+    }
+    // 100 checks a second on average; a burst (all in the same second or two) would break the bounds.
+    expect(Math.max(...perSecond)).toBeLessThan(150);
+    expect(Math.min(...perSecond)).toBeGreaterThan(50);
   });
 
   it('Images with different credentials do not share an answer', async () => {
@@ -260,7 +280,7 @@ describe('ImageController', () => {
     api.refusal = new ApiException(403, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', reason: 'Forbidden', message, code: 403 }), {});
     setAnswer({ digest: DIGEST_B });
 
-    await clock.advance(10_000 + 1_000 + 2_000);
+    await clock.advance(FIRST_PERIOD_MS + 1_000 + 2_000);
     expect(failures).toEqual([403, 403, 403]);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
     expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved']);

@@ -9,7 +9,7 @@ import { describeApiError, type ImageStatusWriter } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/informer.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, intervalOf, jittered, reconcile, type ImageEvent, type ReconcileResult } from './reconcile.js';
+import { backoffDelay, intervalOf, reconcile, type ImageEvent, type ReconcileResult } from './reconcile.js';
 import type { ImageResolver } from './resolver.js';
 import { readyCondition } from './status.js';
 import { CheckScheduler } from './scheduler.js';
@@ -42,6 +42,11 @@ export interface ImageControllerOptions {
  * the old digest. Quick looks first, because the tag usually moves milliseconds later.
  */
 export const NOTIFICATION_LOOK_AGAIN_MS = [100, 300, 1_000, 3_000] as const;
+
+/** The delay after an Image's first check: uniform in (0, interval], never later than the interval promises. */
+export function firstPeriod(intervalMs: number, random: () => number): number {
+  return Math.max(1, Math.round(intervalMs * (1 - random())));
+}
 
 export function imageKey(image: Pick<Image, 'metadata'>): string {
   return `${image.metadata.namespace ?? ''}/${image.metadata.name}`;
@@ -202,9 +207,9 @@ export class ImageController implements ImageCacheHandlers {
     // A spec changed during the check (say, unsuspended) is checked again at once, whatever this result said.
     if (this.#images.get(key)?.metadata.generation !== image.metadata.generation) this.#scheduler.schedule(key, 0);
     else if (result.nextCheckInMs === undefined) this.#scheduler.cancel(key);
-    // After its first check an Image's phase is spread once (±10%), so Images listed or created together
-    // do not poll in lockstep; from then on it keeps its period exactly.
-    else if (previousCheckAt === undefined && result.failures === 0) this.#scheduler.schedule(key, jittered(result.nextCheckInMs, random ?? Math.random));
+    // After its first check an Image's phase is set once, anywhere in its interval, so Images listed or
+    // created together are spread evenly instead of polling in a burst; from then on its period is exact.
+    else if (previousCheckAt === undefined && result.failures === 0) this.#scheduler.schedule(key, firstPeriod(result.nextCheckInMs, random ?? Math.random));
     else this.#scheduler.schedule(key, result.nextCheckInMs);
   }
 

@@ -49,7 +49,7 @@ export interface ReconcileResult {
 export const FIRST_RETRY_MS = 1_000;
 /** Retries back off to at most this, or to the Image's interval when that is shorter. */
 export const MAX_RETRY_MS = 5 * 60_000;
-/** Retries, and each Image's first period, are spread ±10% so Images created together don't stay in lockstep. */
+/** Retries are spread ±10% so Images failing together don't retry in lockstep. */
 export const JITTER = 0.1;
 
 const MIN_INTERVAL_MS = parseDuration(MIN_INTERVAL)!;
@@ -83,8 +83,8 @@ export async function reconcile(image: Image, deps: ReconcileDeps, now: Date, fa
       events,
       digestChanged,
       // Exactly the interval: the controller spreads Images apart once, after their first check (see
-      // ImageController), so an Image's period is the one its spec asks for and Images sharing a tag
-      // line up behind one registry request per interval.
+      // firstPeriod), so an Image's period is the one its spec asks for and Images sharing a tag line
+      // up behind one registry request per interval.
       nextCheckInMs: spec.intervalMs,
     });
   } catch (error) {

@@ -212,6 +212,37 @@ describe('ImageController', () => {
     expect(Math.min(...perSecond)).toBeGreaterThan(50);
   });
 
+  it('a lone Image never gets its own previous answer back, even when the request starts after the check did', async () => {
+    const clock = new ManualClock();
+    const resolveDigest = vi.fn(async (ref: ImageReference) => ({ digest: DIGEST_A, mediaType: OCI_INDEX, latestImage: ref.digestReference(DIGEST_A) }));
+    const api = new FakeApiServer();
+    const controller = new ImageController({
+      status: api,
+      events: api.eventSink,
+      // Reading credentials takes a moment, so the registry request starts 5 ms into the check.
+      resolve: createImageResolver({
+        registry: { resolveDigest },
+        access: () => new Promise((resolve) => clock.setTimer(() => resolve({}), 5)),
+        endpointFor: async () => undefined,
+        checkPolicy: async () => undefined,
+        clock,
+      }),
+      leadership: { isLeader: true },
+      clock,
+      log,
+      defaultIntervalMs: 10_000,
+      concurrency: 16,
+      random: () => 0,
+    });
+    const image = makeImage('demo');
+    api.stored.set(imageKey(image), image);
+    controller.replaceAll([image]);
+
+    await clock.advance(30_100);
+
+    expect(resolveDigest).toHaveBeenCalledTimes(4); // at 0 s, then every 10 s
+  });
+
   it('Images with different credentials do not share an answer', async () => {
     const clock = new ManualClock();
     const resolveDigest = vi.fn(async (ref: ImageReference) => ({ digest: DIGEST_A, mediaType: OCI_INDEX, latestImage: ref.digestReference(DIGEST_A) }));

@@ -57,7 +57,10 @@ export class ImageController implements ImageCacheHandlers {
   readonly #images = new Map<string, Image>();
   readonly #scheduler: CheckScheduler;
   readonly #failures = new Map<string, number>();
-  /** When each Image's last check started: a later check needs a registry answer newer than that. */
+  /**
+   * When each Image's last check ended: its next check needs a registry answer started after that, which
+   * its own previous answer (started during that check, a few ms after the check began) never is.
+   */
   readonly #lastCheckAt = new Map<string, number>();
   /** Notifications received per Image: its next check needs a registry answer started after it. */
   readonly #notifiedAt = new Map<string, number>();
@@ -181,10 +184,9 @@ export class ImageController implements ImageCacheHandlers {
     const startedAt = clock.now();
     const previousCheckAt = this.#lastCheckAt.get(key);
     // A shared registry answer serves this check if it is at most an interval old and started after this
-    // Image's previous check (so a lone Image never gets its own answer back), and after any notification.
-    // With periods of exactly the interval, the Images on one tag then make one request per interval.
+    // Image's previous check ended (so a lone Image never gets its own answer back), and after any
+    // notification. With periods of exactly the interval, the Images on one tag make one request per interval.
     const notBefore = Math.max(startedAt - intervalMs, (previousCheckAt ?? -Infinity) + 1, this.#notifiedAt.get(key) ?? -Infinity);
-    this.#lastCheckAt.set(key, startedAt);
     const failures = this.#failures.get(key) ?? 0;
     const result = await reconcile(
       image,
@@ -193,6 +195,7 @@ export class ImageController implements ImageCacheHandlers {
       failures,
     );
     if (this.#images.get(key)?.metadata.uid !== image.metadata.uid) return; // deleted or recreated meanwhile
+    this.#lastCheckAt.set(key, clock.now());
     if ((this.#notifiedAt.get(key) ?? Infinity) <= startedAt) this.#notifiedAt.delete(key);
     const imageLog = log.with({ namespace: image.metadata.namespace, image: image.metadata.name });
     if (!(await this.#apply(key, image, result, imageLog))) {

@@ -161,10 +161,15 @@ export class SupplyChainSystem {
   }
 
   async waitControllerReady({ process: process_, url }: RunningController, timeoutMs = 30_000): Promise<void> {
-    await waitFor(`${process_.spec.name} /readyz`, async () => (await fetch(`${url}/readyz`)).status === 200, {
-      timeoutMs,
-      abortIf: () => process_.assertRunning(),
-    });
+    try {
+      await waitFor(`${process_.spec.name} /readyz`, async () => (await fetch(`${url}/readyz`)).status === 200, {
+        timeoutMs,
+        abortIf: () => process_.assertRunning(),
+      });
+    } catch (error) {
+      // The work directory, log included, is gone once the system stops: say now what the controller said.
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${process_.logTail(20)}`);
+    }
   }
 
   /** The controller's Prometheus metrics, as text. */

@@ -1,4 +1,5 @@
-// The certificates and keys a loopback control plane needs, made with plain openssl.
+// Certificates and keys for loopback servers, made with plain openssl: the control plane's whole PKI,
+// and the CA-signed or self-signed certificates other test servers (the registry, its token issuer) need.
 import { join } from 'node:path';
 import { run } from './processes.js';
 
@@ -19,6 +20,12 @@ export interface Pki {
 /** Names the apiserver is reached by: loopback for us, the in-cluster names for what it hands out. */
 const SERVER_SANS = 'IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc,DNS:kubernetes';
 
+/** A certificate and its private key, as files. */
+export interface CertificateFiles {
+  cert: string;
+  key: string;
+}
+
 export async function createPki(dir: string): Promise<Pki> {
   const pki: Pki = {
     caCert: join(dir, 'ca.crt'),
@@ -30,13 +37,13 @@ export async function createPki(dir: string): Promise<Pki> {
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPublicKey: join(dir, 'sa.pub'),
   };
-  await openssl(['req', '-x509', ...newKey(pki.caKey), '-subj', '/CN=e2e-ca', '-out', pki.caCert]);
-  await issue(pki, pki.serverCert, pki.serverKey, '/CN=kube-apiserver', [
+  const ca = await selfSignedCertificate({ cert: pki.caCert, key: pki.caKey }, '/CN=e2e-ca');
+  await issueCertificate(ca, { cert: pki.serverCert, key: pki.serverKey }, '/CN=kube-apiserver', [
     `subjectAltName=${SERVER_SANS}`,
     'extendedKeyUsage=serverAuth',
   ]);
   // O=system:masters is the group RBAC always allows everything.
-  await issue(pki, pki.adminCert, pki.adminKey, '/O=system:masters/CN=e2e-admin', [
+  await issueCertificate(ca, { cert: pki.adminCert, key: pki.adminKey }, '/O=system:masters/CN=e2e-admin', [
     'extendedKeyUsage=clientAuth',
   ]);
   await openssl(['genrsa', '-out', pki.serviceAccountKey, '2048']);
@@ -48,14 +55,18 @@ function newKey(keyFile: string): string[] {
   return ['-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-days', '7'];
 }
 
-/** A leaf certificate signed by the CA; `req -x509` would otherwise mark it CA:TRUE by default. */
-async function issue(pki: Pki, cert: string, key: string, subject: string, extensions: string[]) {
+/** A self-signed certificate with a new key: a CA, or a signing certificate that stands alone. */
+export async function selfSignedCertificate(files: CertificateFiles, subject: string): Promise<CertificateFiles> {
+  await openssl(['req', '-x509', ...newKey(files.key), '-subj', subject, '-out', files.cert]);
+  return files;
+}
+
+/** A leaf certificate with a new key, signed by `ca`; `req -x509` would otherwise mark it CA:TRUE by default. */
+export async function issueCertificate(ca: CertificateFiles, files: CertificateFiles, subject: string, extensions: string[]): Promise<CertificateFiles> {
   const leaf = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment'];
   const addext = [...leaf, ...extensions].flatMap((extension) => ['-addext', extension]);
-  await openssl([
-    'req', '-x509', ...newKey(key), '-subj', subject,
-    '-CA', pki.caCert, '-CAkey', pki.caKey, ...addext, '-out', cert,
-  ]);
+  await openssl(['req', '-x509', ...newKey(files.key), '-subj', subject, '-CA', ca.cert, '-CAkey', ca.key, ...addext, '-out', files.cert]);
+  return files;
 }
 
 function openssl(args: string[]): Promise<string> {

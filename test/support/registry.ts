@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { issueCertificate, selfSignedCertificate } from './pki.js';
 import { freePort, ManagedProcess, run } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -158,20 +159,12 @@ async function waitUntilServing(registry: ManagedProcess, host: string, caPem: s
 /** A CA in `certDir/ca.crt` and a serving certificate for 127.0.0.1 and localhost signed by it. */
 async function createServingCertificate(dir: string, certDir: string) {
   await mkdir(certDir);
-  const caFile = join(certDir, 'ca.crt');
-  const caKey = join(dir, 'ca.key');
-  const certFile = join(dir, 'registry.crt');
-  const keyFile = join(dir, 'registry.key');
-  const newKey = (keyOut: string) => ['-newkey', 'rsa:2048', '-nodes', '-keyout', keyOut, '-days', '2'];
-  await run('openssl', ['req', '-x509', ...newKey(caKey), '-subj', '/CN=test-registry-ca', '-out', caFile]);
-  await run('openssl', [
-    'req', '-x509', ...newKey(keyFile), '-subj', '/CN=127.0.0.1', '-CA', caFile, '-CAkey', caKey,
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext', 'extendedKeyUsage=serverAuth',
-    '-out', certFile,
+  const ca = await selfSignedCertificate({ cert: join(certDir, 'ca.crt'), key: join(dir, 'ca.key') }, '/CN=test-registry-ca');
+  const serving = await issueCertificate(ca, { cert: join(dir, 'registry.crt'), key: join(dir, 'registry.key') }, '/CN=127.0.0.1', [
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'extendedKeyUsage=serverAuth',
   ]);
-  return { caFile, certFile, keyFile };
+  return { caFile: ca.cert, certFile: serving.cert, keyFile: serving.key };
 }
 
 interface TokenIssuer {
@@ -189,12 +182,10 @@ interface TokenIssuer {
  * for anonymous pulls of private repositories); wrong ones get 401.
  */
 async function startTokenIssuer(dir: string, username: string, password: string): Promise<TokenIssuer> {
-  const keyFile = join(dir, 'token-signing.key');
-  const certFile = join(dir, 'token-signing.crt');
-  await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-days', '2',
-    '-subj', '/CN=test-token-issuer', '-out', certFile,
-  ]);
+  const { cert: certFile, key: keyFile } = await selfSignedCertificate(
+    { cert: join(dir, 'token-signing.crt'), key: join(dir, 'token-signing.key') },
+    '/CN=test-token-issuer',
+  );
   const key = createPrivateKey(await readFile(keyFile));
   const certificate = (await readFile(certFile, 'utf8')).replace(/-----[A-Z ]+-----|\s/g, '');
   const expected = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;

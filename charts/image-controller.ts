@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IMAGE_GROUP, IMAGE_PLURAL } from '../controller/src/api/image.js';
+import { DEFAULT_HTTP_PORT, LEASE_NAME } from '../controller/src/defaults.js';
 import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
 
 export interface ImageControllerProps {
@@ -51,11 +52,6 @@ export interface ImageControllerProps {
    */
   readonly resources?: k8s.ResourceRequirements;
 }
-
-/** The port the controller serves health, metrics and registry notifications on (its default `--http-address`). */
-const HTTP_PORT = 8080;
-/** The Lease the controller campaigns for: `LEASE_NAME` in controller/src/kube/leader.ts, whatever `name` is. */
-const LEASE_NAME = 'image-controller';
 
 /**
  * The image controller, installed with least privilege: a Namespace, a ServiceAccount with exactly the
@@ -181,7 +177,7 @@ export class ImageController extends Chart {
                     valueFrom: { secretKeyRef: { name: notificationSecretName, key: 'token', optional: true } },
                   },
                 ],
-                ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+                ports: [{ name: 'http', containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
                 resources,
                 securityContext: {
                   readOnlyRootFilesystem: true,
@@ -202,7 +198,7 @@ export class ImageController extends Chart {
       spec: {
         selector: labels,
         // Prometheus scrapes /metrics here, and the registry posts its notifications here.
-        ports: [{ name: 'http', port: HTTP_PORT, targetPort: http, protocol: 'TCP' }],
+        ports: [{ name: 'http', port: DEFAULT_HTTP_PORT, targetPort: http, protocol: 'TCP' }],
       },
     });
   }

@@ -8,10 +8,11 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { V1MicroTime } from '@kubernetes/client-node';
 import { sleep, type Clock } from '../clock.js';
+import { LEASE_NAME } from '../defaults.js';
 import type { Logger } from '../log.js';
 import { apiStatus, type LeaseStore } from './client.js';
 
-export const LEASE_NAME = 'image-controller';
+export { LEASE_NAME };
 
 export interface LeaderElectorOptions {
   store: LeaseStore;

@@ -129,8 +129,9 @@ export function checkSpec(image: Image, defaultIntervalMs: number): { reference:
 
 /** The interval an Image is checked at when all is well (`spec.interval`, else the default). */
 export function intervalOf(image: Image, defaultIntervalMs: number): number {
-  const spec = checkSpec(image, defaultIntervalMs);
-  return 'intervalMs' in spec ? spec.intervalMs : defaultIntervalMs;
+  // Only the interval: checkSpec would also parse the reference, which reconcile does once per check anyway.
+  const parsed = image.spec.interval === undefined ? undefined : parseDuration(image.spec.interval);
+  return parsed !== undefined && parsed >= MIN_INTERVAL_MS && parsed <= MAX_INTERVAL_MS ? parsed : defaultIntervalMs;
 }
 
 function settle(

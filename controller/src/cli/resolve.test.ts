@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FlagError } from './flags.js';
-import { parseResolveArguments, RESOLVE_USAGE } from './resolve.js';
+import { parseResolveArguments, resolveCommand, RESOLVE_USAGE } from './resolve.js';
 
 describe('parseResolveArguments', () => {
   const home = mkdtempSync(join(tmpdir(), 'resolve-args-'));
@@ -58,6 +58,30 @@ describe('parseResolveArguments', () => {
       ['--timeout <duration>', 'IMAGE_CONTROLLER_TIMEOUT'],
     ]) {
       expect(RESOLVE_USAGE).toMatch(new RegExp(`^  ${flag} .*\\[\\$${env}\\]$`, 'm'));
+    }
+  });
+});
+
+describe('resolveCommand', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'resolve-command-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['malformed JSON', '{"auths":{"localhost:5000":{"password":"hunter2"}', /^CredentialsUnavailable: docker config ".*" is not valid JSON$/],
+    ['a missing file', undefined, /^CredentialsUnavailable: cannot read the docker config ".*" \(ENOENT\)$/],
+  ])('a docker config with %s is one line on stderr that never quotes the file, and exit 1', async (_name, content, line) => {
+    const path = join(dir, `${_name}.json`);
+    if (content !== undefined) writeFileSync(path, content);
+    const stderr = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // Refused before any request: the reference's registry is never contacted.
+      expect(await resolveCommand(['localhost:1/apps/demo', '--docker-config', path])).toBe(1);
+      expect(stderr).toHaveBeenCalledTimes(1);
+      const printed = String(stderr.mock.calls[0]?.[0]);
+      expect(printed).toMatch(line);
+      expect(printed).not.toContain('hunter2');
+    } finally {
+      stderr.mockRestore();
     }
   });
 });

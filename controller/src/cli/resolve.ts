@@ -6,13 +6,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ImageReason } from '../api/image.js';
+import { REQUEST_TIMEOUT_MS } from '../defaults.js';
 import {
+  CredentialsError,
   credentialsFor,
+  isCheckError,
   parseDockerConfig,
   parseImageReference,
   RegistryClient,
-  RegistryError,
   type ResolveOptions,
 } from '../registry/index.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagTable } from './flags.js';
@@ -38,7 +39,7 @@ export const RESOLVE_FLAGS = {
     kind: 'duration',
     placeholder: '<duration>',
     help: 'deadline for each request to the registry',
-    default: 10_000,
+    default: REQUEST_TIMEOUT_MS,
     check: (ms) => (ms < 1 ? 'must be longer than 0s' : undefined),
   },
 } satisfies FlagTable;
@@ -113,7 +114,7 @@ export async function resolveCommand(argv: string[]): Promise<number> {
     console.log(latestImage);
     return 0;
   } catch (error) {
-    if (!(error instanceof RegistryError)) throw error;
+    if (!isCheckError(error)) throw error;
     console.error(`${error.reason}: ${error.message}`);
     return 1;
   } finally {
@@ -138,6 +139,6 @@ async function readConfigFile(path: string, what: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new RegistryError(ImageReason.CredentialsUnavailable, `cannot read the ${what} ${JSON.stringify(path)} (${reason})`);
+    throw new CredentialsError(`cannot read the ${what} ${JSON.stringify(path)} (${reason})`);
   }
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { sleep, systemClock, type Clock } from '../clock.js';
-import { DEFAULT_HTTP_PORT } from '../defaults.js';
+import { DEFAULT_HTTP_PORT, REQUEST_TIMEOUT_MS } from '../defaults.js';
 import {
   cachedObjectReader,
   createKubeClient,
@@ -37,7 +37,7 @@ export const RUN_FLAGS = {
   namespace: { kind: 'string', placeholder: '<name>', help: 'watch Images in this namespace only', defaultText: 'all namespaces' },
   interval: { kind: 'duration', placeholder: '<duration>', help: 'how often an Image without spec.interval is checked', default: 10_000, check: checkInterval },
   concurrency: { kind: 'count', placeholder: '<n>', help: 'most registry checks running at once', default: 16 },
-  requestTimeout: { kind: 'duration', placeholder: '<duration>', help: 'deadline of each registry request', default: 10_000 },
+  requestTimeout: { kind: 'duration', placeholder: '<duration>', help: 'deadline of each registry request', default: REQUEST_TIMEOUT_MS },
   httpAddress: { kind: 'string', placeholder: '<[host]:port>', help: 'address of /healthz, /readyz, /metrics and /notifications', default: `:${DEFAULT_HTTP_PORT}` },
   leaderElect: { kind: 'boolean', help: `hold the Lease "${LEASE_NAME}" before writing, so several replicas are safe`, default: false },
   leaseNamespace: { kind: 'string', placeholder: '<name>', help: 'namespace of the leader election Lease', fallbackEnv: 'POD_NAMESPACE', defaultText: '$POD_NAMESPACE' },

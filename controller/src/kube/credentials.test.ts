@@ -1,7 +1,7 @@
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ImageSpec } from '../api/image.js';
-import { RegistryError } from '../registry/index.js';
+import { CredentialsError } from '../registry/index.js';
 import { makeImage } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import type { ObjectReader } from './client.js';
@@ -61,7 +61,7 @@ describe('loadRegistryAccess', () => {
     { name: 'a CA that is not PEM', spec: { caSecretRef: { name: 'ca-der' } }, message: /ca.crt is not a PEM certificate/ },
   ])('$name is CredentialsUnavailable with a message that says what to fix', async ({ spec, message }) => {
     const failure = await loadRegistryAccess(reader, makeImage('demo', spec), 'localhost:5000').catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(RegistryError);
+    expect(failure).toBeInstanceOf(CredentialsError);
     expect(failure).toMatchObject({ reason: 'CredentialsUnavailable', message: expect.stringMatching(message) });
   });
 });

@@ -1,14 +1,14 @@
 /**
  * What an Image needs from the cluster to talk to its registry: credentials from `spec.pullSecrets` and
  * the `spec.serviceAccountName`'s imagePullSecrets (kubelet's sources), and a CA from `spec.caSecretRef`.
- * Every problem is a RegistryError with reason CredentialsUnavailable whose message names the object,
+ * Every problem is a CredentialsError (reason CredentialsUnavailable) whose message names the object,
  * says what is wrong and how to fix it.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import { ImageReason, type Image } from '../api/image.js';
+import type { Image } from '../api/image.js';
 import type { Clock } from '../clock.js';
 import { SharedRequests } from '../shared-requests.js';
-import { credentialsFor, parseDockerConfig, RegistryError, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
+import { CredentialsError, credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
 import { apiStatus, type ObjectReader } from './client.js';
 
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
@@ -99,8 +99,8 @@ async function readExplaining<T>(read: () => Promise<T>, what: string): Promise<
   }
 }
 
-function unavailable(message: string): RegistryError {
-  return new RegistryError(ImageReason.CredentialsUnavailable, message);
+function unavailable(message: string): CredentialsError {
+  return new CredentialsError(message);
 }
 
 /**

@@ -4,7 +4,7 @@
  * Like Flux's Reconcile: pure apart from the injected resolver, so every decision is table-tested.
  */
 import { ImageReason, MAX_INTERVAL, MIN_INTERVAL, type Image } from '../api/image.js';
-import { parseImageReference, RegistryError, type ImageReference } from '../registry/index.js';
+import { isCheckError, parseImageReference, type ImageReference } from '../registry/index.js';
 import { parseDuration } from './duration.js';
 import { desiredStatus, statusPatch, type CheckOutcome, type ImageStatusPatch } from './status.js';
 
@@ -16,7 +16,7 @@ export interface Resolution {
 }
 
 export interface ReconcileDeps {
-  /** Asks the registry for the tag's digest; rejects with a RegistryError whose reason goes on the condition. */
+  /** Asks the registry for the tag's digest; rejects with a RegistryError or CredentialsError whose reason goes on the condition. */
   resolve(image: Image, reference: ImageReference): Promise<Resolution>;
   /** `--interval`: how often an Image without `spec.interval` is checked. */
   defaultIntervalMs: number;
@@ -149,7 +149,7 @@ function warning(outcome: { reason: ImageReason; message: string }): ImageEvent 
 }
 
 /** Anything the resolver throws becomes a reason; an unexpected error is the registry path failing. */
-function asRegistryError(error: unknown): RegistryError | { reason: ImageReason; message: string; retryAfterMs?: number } {
-  if (error instanceof RegistryError) return error;
+function asRegistryError(error: unknown): { reason: ImageReason; message: string; retryAfterMs?: number } {
+  if (isCheckError(error)) return error;
   return { reason: ImageReason.RegistryUnavailable, message: `checking the registry failed: ${error instanceof Error ? error.message : String(error)}` };
 }

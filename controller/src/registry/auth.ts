@@ -3,7 +3,7 @@
  * token spec (docs/spec/auth/token.md) with tokens cached until shortly before they expire.
  */
 import { createHash } from 'node:crypto';
-import type { RegistryCredentials } from './credentials.js';
+import type { RegistryCredentials } from './docker-config.js';
 
 export interface AuthChallenge {
   /** Lowercased: `basic`, `bearer`. */
@@ -172,9 +172,5 @@ export class TokenCache {
     // Short-lived tokens keep at least half their life rather than expiring on arrival.
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
     this.#tokens.set(key, { token: issued.token, expiresAt: this.#now() + lifetimeMs - margin });
-  }
-
-  delete(key: string): void {
-    this.#tokens.delete(key);
   }
 }

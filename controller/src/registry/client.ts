@@ -6,6 +6,7 @@ import { rootCertificates } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ImageReason } from '../api/image.js';
+import { REQUEST_TIMEOUT_MS } from '../defaults.js';
 import { createLogger, type Logger } from '../log.js';
 import {
   basicAuthorization,
@@ -15,7 +16,7 @@ import {
   tokenRequest,
   type AuthChallenge,
 } from './auth.js';
-import type { RegistryCredentials } from './credentials.js';
+import type { RegistryCredentials } from './docker-config.js';
 import { guardedConnector, isForbiddenAddress } from './destination.js';
 import { RegistryError } from './errors.js';
 import {
@@ -30,7 +31,7 @@ import { digestOf, isDigest, isManifestMediaType, MANIFEST_ACCEPT } from './mani
 import type { ImageReference } from './reference.js';
 
 export interface RegistryClientOptions {
-  /** Deadline for each request, from connecting to the last byte of the body. @default 10_000 */
+  /** Deadline for each request, from connecting to the last byte of the body. @default REQUEST_TIMEOUT_MS (10 s) */
   requestTimeoutMs?: number;
   /** Largest manifest read when the digest has to be computed from the body. @default 4 MiB */
   maxManifestBytes?: number;
@@ -81,7 +82,6 @@ export interface ResolvedDigest {
   latestImage: string;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** The limit containerd and the OCI distribution spec use for manifests. */
 const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Error bodies, token answers and tag lists are small; anything larger is not worth reading. */
@@ -143,7 +143,7 @@ export class RegistryClient {
   readonly #tokens = new TokenCache();
 
   constructor(options: RegistryClientOptions = {}) {
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.#userAgent = options.userAgent ?? 'image-controller';
     this.#log = options.log ?? createLogger();

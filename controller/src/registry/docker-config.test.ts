@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ImageReason } from '../api/image.js';
-import { credentialsFor, parseDockerConfig } from './credentials.js';
+import { credentialsFor, parseDockerConfig } from './docker-config.js';
 
 const auth = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString('base64');
 

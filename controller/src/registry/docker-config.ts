@@ -2,8 +2,7 @@
  * Registry credentials from `.dockerconfigjson` content: a `kubernetes.io/dockerconfigjson` pull secret
  * or a `~/.docker/config.json`. Credential helpers (`credsStore`, `credHelpers`) are not consulted.
  */
-import { ImageReason } from '../api/image.js';
-import { RegistryError } from './errors.js';
+import { CredentialsError } from './errors.js';
 import { DOCKER_HUB_ENDPOINT, DOCKER_HUB_REGISTRY } from './reference.js';
 
 export interface RegistryCredentials {
@@ -21,15 +20,17 @@ const DOCKER_HUB_KEYS = new Set(['docker.io', DOCKER_HUB_REGISTRY, DOCKER_HUB_EN
 
 /**
  * Parses `.dockerconfigjson` content. `source` names where it came from (`pull secret "regcred"`) for
- * messages. Malformed content is a `CredentialsUnavailable` error, never silently anonymous.
+ * messages. Malformed content is a `CredentialsError`, never silently anonymous; its message never quotes
+ * the content, which holds the credentials.
  */
 export function parseDockerConfig(content: string, source: string): DockerConfig {
-  const unusable = (why: string) => new RegistryError(ImageReason.CredentialsUnavailable, `${source} ${why}`);
+  const unusable = (why: string) => new CredentialsError(`${source} ${why}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(content);
-  } catch (error) {
-    throw unusable(`is not valid JSON (${(error as Error).message})`);
+  } catch {
+    // V8's message quotes the text around the fault, which may be a password.
+    throw unusable('is not valid JSON');
   }
   if (!isObject(parsed)) throw unusable('is not a JSON object');
   if (parsed.auths === undefined) return new Map();

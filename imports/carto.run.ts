@@ -6,6 +6,605 @@ import { Construct } from 'constructs';
 /**
  *
  *
+ * @schema ClusterConfigTemplate
+ */
+export class ClusterConfigTemplate extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "ClusterConfigTemplate"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'carto.run/v1alpha1',
+    kind: 'ClusterConfigTemplate',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "ClusterConfigTemplate".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: ClusterConfigTemplateProps): any {
+    return {
+      ...ClusterConfigTemplate.GVK,
+      ...toJson_ClusterConfigTemplateProps(props),
+    };
+  }
+
+  /**
+   * Defines a "ClusterConfigTemplate" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: ClusterConfigTemplateProps) {
+    super(scope, id, {
+      ...ClusterConfigTemplate.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...ClusterConfigTemplate.GVK,
+      ...toJson_ClusterConfigTemplateProps(resolved),
+    };
+  }
+}
+
+/**
+ * @schema ClusterConfigTemplate
+ */
+export interface ClusterConfigTemplateProps {
+  /**
+   * @schema ClusterConfigTemplate#metadata
+   */
+  readonly metadata: ApiObjectMetadata;
+
+  /**
+   * Spec describes the config template. More info: https://cartographer.sh/docs/latest/reference/template/#clusterconfigtemplate
+   *
+   * @schema ClusterConfigTemplate#spec
+   */
+  readonly spec: ClusterConfigTemplateSpec;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateProps(obj: ClusterConfigTemplateProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_ClusterConfigTemplateSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Spec describes the config template. More info: https://cartographer.sh/docs/latest/reference/template/#clusterconfigtemplate
+ *
+ * @schema ClusterConfigTemplateSpec
+ */
+export interface ClusterConfigTemplateSpec {
+  /**
+   * ConfigPath is a path into the templated object's data that contains valid yaml. This is typically the information that will configure the components of the deployable image. ConfigPath is specified in jsonpath format, eg: .data
+   *
+   * @schema ClusterConfigTemplateSpec#configPath
+   */
+  readonly configPath: string;
+
+  /**
+   * HealthRule specifies rubric for determining the health of a resource stamped by this template. See: https://cartographer.sh/docs/latest/health-rules/
+   *
+   * @schema ClusterConfigTemplateSpec#healthRule
+   */
+  readonly healthRule?: ClusterConfigTemplateSpecHealthRule;
+
+  /**
+   * Lifecycle specifies whether template modifications should result in originally created objects being updated (`mutable`) or in new objects created alongside original objects (`immutable` or `tekton`). See: https://cartographer.sh/docs/latest/lifecycle/
+   *
+   * @schema ClusterConfigTemplateSpec#lifecycle
+   */
+  readonly lifecycle?: ClusterConfigTemplateSpecLifecycle;
+
+  /**
+   * Additional parameters. See: https://cartographer.sh/docs/latest/architecture/#parameter-hierarchy
+   *
+   * @schema ClusterConfigTemplateSpec#params
+   */
+  readonly params?: ClusterConfigTemplateSpecParams[];
+
+  /**
+   * RetentionPolicy specifies how many successful and failed runs should be retained if the template lifecycle is immutable/tekton. Runs older than this (ordered by creation time) will be deleted. Setting higher values will increase memory footprint. If unspecified on immutable/tekton, default behavior will == {maxFailedRuns: 10, maxSuccessfulRuns: 10}
+   *
+   * @schema ClusterConfigTemplateSpec#retentionPolicy
+   */
+  readonly retentionPolicy?: ClusterConfigTemplateSpecRetentionPolicy;
+
+  /**
+   * Template defines a resource template for a Kubernetes Resource or Custom Resource which is applied to the server each time the blueprint is applied. Templates support simple value interpolation using the $()$ marker format. For more information, see: https://cartographer.sh/docs/latest/templating/ You cannot define both Template and Ytt at the same time. You should not define the namespace for the resource - it will automatically be created in the owner namespace. If the namespace is specified and is not the owner namespace, the resource will fail to be created.
+   *
+   * @schema ClusterConfigTemplateSpec#template
+   */
+  readonly template?: any;
+
+  /**
+   * Ytt defines a resource template written in `ytt` for a Kubernetes Resource or Custom Resource which is applied to the server each time the blueprint is applied. Templates support simple value interpolation using the $()$ marker format. For more information, see: https://cartographer.sh/docs/latest/templating/ You cannot define both Template and Ytt at the same time. You should not define the namespace for the resource - it will automatically be created in the owner namespace. If the namespace is specified and is not the owner namespace, the resource will fail to be created.
+   *
+   * @schema ClusterConfigTemplateSpec#ytt
+   */
+  readonly ytt?: string;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpec(obj: ClusterConfigTemplateSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'configPath': obj.configPath,
+    'healthRule': toJson_ClusterConfigTemplateSpecHealthRule(obj.healthRule),
+    'lifecycle': obj.lifecycle,
+    'params': obj.params?.map(y => toJson_ClusterConfigTemplateSpecParams(y)),
+    'retentionPolicy': toJson_ClusterConfigTemplateSpecRetentionPolicy(obj.retentionPolicy),
+    'template': obj.template,
+    'ytt': obj.ytt,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HealthRule specifies rubric for determining the health of a resource stamped by this template. See: https://cartographer.sh/docs/latest/health-rules/
+ *
+ * @schema ClusterConfigTemplateSpecHealthRule
+ */
+export interface ClusterConfigTemplateSpecHealthRule {
+  /**
+   * AlwaysHealthy being set indicates the resource should always be considered healthy once it exists.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRule#alwaysHealthy
+   */
+  readonly alwaysHealthy?: any;
+
+  /**
+   * MultiMatch specifies explicitly which conditions and/or fields should be used to determine healthiness.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRule#multiMatch
+   */
+  readonly multiMatch?: ClusterConfigTemplateSpecHealthRuleMultiMatch;
+
+  /**
+   * SingleConditionType names a single condition which, when True indicates the resource is healthy. When False it is unhealthy. Otherwise, healthiness is Unknown.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRule#singleConditionType
+   */
+  readonly singleConditionType?: string;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRule' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRule(obj: ClusterConfigTemplateSpecHealthRule | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'alwaysHealthy': obj.alwaysHealthy,
+    'multiMatch': toJson_ClusterConfigTemplateSpecHealthRuleMultiMatch(obj.multiMatch),
+    'singleConditionType': obj.singleConditionType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Lifecycle specifies whether template modifications should result in originally created objects being updated (`mutable`) or in new objects created alongside original objects (`immutable` or `tekton`). See: https://cartographer.sh/docs/latest/lifecycle/
+ *
+ * @schema ClusterConfigTemplateSpecLifecycle
+ */
+export enum ClusterConfigTemplateSpecLifecycle {
+  /** mutable */
+  MUTABLE = "mutable",
+  /** immutable */
+  IMMUTABLE = "immutable",
+  /** tekton */
+  TEKTON = "tekton",
+}
+
+/**
+ * @schema ClusterConfigTemplateSpecParams
+ */
+export interface ClusterConfigTemplateSpecParams {
+  /**
+   * DefaultValue of the parameter. Causes the parameter to be optional; If the Owner or Template does not specify this parameter, this value is used.
+   *
+   * @schema ClusterConfigTemplateSpecParams#default
+   */
+  readonly default: any;
+
+  /**
+   * Name of a parameter the template accepts from the Blueprint or Owner.
+   *
+   * @schema ClusterConfigTemplateSpecParams#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecParams' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecParams(obj: ClusterConfigTemplateSpecParams | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'default': obj.default,
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * RetentionPolicy specifies how many successful and failed runs should be retained if the template lifecycle is immutable/tekton. Runs older than this (ordered by creation time) will be deleted. Setting higher values will increase memory footprint. If unspecified on immutable/tekton, default behavior will == {maxFailedRuns: 10, maxSuccessfulRuns: 10}
+ *
+ * @schema ClusterConfigTemplateSpecRetentionPolicy
+ */
+export interface ClusterConfigTemplateSpecRetentionPolicy {
+  /**
+   * MaxFailedRuns is the number of failed runs to retain.
+   *
+   * @schema ClusterConfigTemplateSpecRetentionPolicy#maxFailedRuns
+   */
+  readonly maxFailedRuns: number;
+
+  /**
+   * MaxSuccessfulRuns is the number of successful runs to retain.
+   *
+   * @schema ClusterConfigTemplateSpecRetentionPolicy#maxSuccessfulRuns
+   */
+  readonly maxSuccessfulRuns: number;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecRetentionPolicy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecRetentionPolicy(obj: ClusterConfigTemplateSpecRetentionPolicy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'maxFailedRuns': obj.maxFailedRuns,
+    'maxSuccessfulRuns': obj.maxSuccessfulRuns,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * MultiMatch specifies explicitly which conditions and/or fields should be used to determine healthiness.
+ *
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatch
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatch {
+  /**
+   * Healthy is a HealthMatchRule which stipulates requirements, ALL of which must be met for the resource to be considered healthy.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatch#healthy
+   */
+  readonly healthy: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy;
+
+  /**
+   * Unhealthy is a HealthMatchRule which stipulates requirements, ANY of which, when met, indicate that the resource should be considered unhealthy.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatch#unhealthy
+   */
+  readonly unhealthy: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatch' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatch(obj: ClusterConfigTemplateSpecHealthRuleMultiMatch | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'healthy': toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy(obj.healthy),
+    'unhealthy': toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy(obj.unhealthy),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Healthy is a HealthMatchRule which stipulates requirements, ALL of which must be met for the resource to be considered healthy.
+ *
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy {
+  /**
+   * MatchConditions are the conditions and statuses to read.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy#matchConditions
+   */
+  readonly matchConditions?: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions[];
+
+  /**
+   * MatchFields stipulates a FieldSelectorRequirement for this rule.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy#matchFields
+   */
+  readonly matchFields?: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields[];
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchConditions': obj.matchConditions?.map(y => toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions(y)),
+    'matchFields': obj.matchFields?.map(y => toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Unhealthy is a HealthMatchRule which stipulates requirements, ANY of which, when met, indicate that the resource should be considered unhealthy.
+ *
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy {
+  /**
+   * MatchConditions are the conditions and statuses to read.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy#matchConditions
+   */
+  readonly matchConditions?: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions[];
+
+  /**
+   * MatchFields stipulates a FieldSelectorRequirement for this rule.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy#matchFields
+   */
+  readonly matchFields?: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields[];
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchConditions': obj.matchConditions?.map(y => toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions(y)),
+    'matchFields': obj.matchFields?.map(y => toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions {
+  /**
+   * Status is the status of the condition
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions#status
+   */
+  readonly status: string;
+
+  /**
+   * Type is the type of the condition
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions#type
+   */
+  readonly type: string;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchConditions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'status': obj.status,
+    'type': obj.type,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields {
+  /**
+   * Key is the JSON path in the workload to match against. e.g. for workload: "workload.spec.source.git.url", e.g. for deliverable: "deliverable.spec.source.git.url"
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields#key
+   */
+  readonly key: string;
+
+  /**
+   * MessagePath is specified in jsonpath format. It is evaluated against the resource to provide a message in the owner's resource condition if it is the first matching requirement that determine the current ResourcesHealthy condition status.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields#messagePath
+   */
+  readonly messagePath?: string;
+
+  /**
+   * Operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields#operator
+   */
+  readonly operator: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFieldsOperator;
+
+  /**
+   * Values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFields | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'messagePath': obj.messagePath,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions {
+  /**
+   * Status is the status of the condition
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions#status
+   */
+  readonly status: string;
+
+  /**
+   * Type is the type of the condition
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions#type
+   */
+  readonly type: string;
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchConditions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'status': obj.status,
+    'type': obj.type,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields
+ */
+export interface ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields {
+  /**
+   * Key is the JSON path in the workload to match against. e.g. for workload: "workload.spec.source.git.url", e.g. for deliverable: "deliverable.spec.source.git.url"
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields#key
+   */
+  readonly key: string;
+
+  /**
+   * MessagePath is specified in jsonpath format. It is evaluated against the resource to provide a message in the owner's resource condition if it is the first matching requirement that determine the current ResourcesHealthy condition status.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields#messagePath
+   */
+  readonly messagePath?: string;
+
+  /**
+   * Operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields#operator
+   */
+  readonly operator: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFieldsOperator;
+
+  /**
+   * Values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
+   *
+   * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields(obj: ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFields | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'messagePath': obj.messagePath,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
+ *
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFieldsOperator
+ */
+export enum ClusterConfigTemplateSpecHealthRuleMultiMatchHealthyMatchFieldsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
+
+/**
+ * Operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
+ *
+ * @schema ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFieldsOperator
+ */
+export enum ClusterConfigTemplateSpecHealthRuleMultiMatchUnhealthyMatchFieldsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
+
+
+/**
+ *
+ *
  * @schema ClusterImageTemplate
  */
 export class ClusterImageTemplate extends ApiObject {

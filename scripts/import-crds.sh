@@ -15,7 +15,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/test/e2e/tools/versions.env"
 
 # The kinds the charts use; add one here to get its class in imports/carto.run.ts.
-crds=(clusterimagetemplates clustersupplychains clustertemplates workloads)
+crds=(clusterconfigtemplates clusterimagetemplates clustersupplychains clustertemplates workloads)
 staged="$repo/.cache/cartographer-crds.yaml"
 
 log() { echo "import-crds: $*" >&2; }

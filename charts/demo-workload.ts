@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { ApiResource, k8s, type IApiResource } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IMAGE_GROUP, IMAGE_PLURAL } from '../controller/src/api/image.js';
 import { Workload } from '../imports/carto.run.js';
@@ -46,6 +46,13 @@ export interface DemoWorkloadProps {
    * @default 'admin-permissions'
    */
   readonly roleName?: string;
+
+  /**
+   * The kinds the supply chain stamps for the Workload, which its ServiceAccount may get, create and
+   * patch; add `ApiResource.SERVICES` and the like for a customized chain.
+   * @default Deployments and Images, what the seed's chain stamps
+   */
+  readonly stampedResources?: IApiResource[];
 }
 
 /**
@@ -63,6 +70,10 @@ export class DemoWorkload extends Chart {
     const image = props.image;
     const serviceAccountName = props.serviceAccountName ?? 'admin';
     const roleName = props.roleName ?? 'admin-permissions';
+    const stampedResources = props.stampedResources ?? [
+      ApiResource.DEPLOYMENTS,
+      ApiResource.custom({ apiGroup: IMAGE_GROUP, resourceType: IMAGE_PLURAL }),
+    ];
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: serviceAccountName, namespace },
@@ -74,10 +85,7 @@ export class DemoWorkload extends Chart {
     const stampVerbs = ['get', 'create', 'patch'];
     const role = new k8s.KubeRole(this, 'Role', {
       metadata: { name: roleName, namespace },
-      rules: [
-        { apiGroups: ['apps'], resources: ['deployments'], verbs: stampVerbs },
-        { apiGroups: [IMAGE_GROUP], resources: [IMAGE_PLURAL], verbs: stampVerbs },
-      ],
+      rules: stampedResources.map((resource) => ({ apiGroups: [resource.apiGroup], resources: [resource.resourceType], verbs: stampVerbs })),
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name: roleName, namespace },

@@ -1,26 +1,32 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IMAGE_API_VERSION, IMAGE_KIND } from '../controller/src/api/image.js';
 import {
+  ClusterConfigTemplate,
   ClusterImageTemplate,
   ClusterSupplyChain,
+  ClusterSupplyChainSpecResources,
   ClusterSupplyChainSpecResourcesTemplateRefKind as TemplateKind,
   ClusterTemplate,
+  type ClusterTemplateSpec,
 } from '../imports/carto.run.js';
+import { unprovidedPlaceholderErrors } from './placeholder-check.js';
+import { workload } from './placeholders.js';
+import {
+  addressLabelsIn,
+  replaceAddressLabels,
+  SupplyChainResource,
+  type ResourceOutput,
+  type SupplyChainResourceProps,
+} from './supply-chain-resource.js';
 
-/** Cartographer replaces this with the name of the Workload being stamped. */
-export const WORKLOAD_NAME = '$(workload.metadata.name)$';
-
-/** The supply-chain resource that stamps the Image; the deployer reads its output under this name. */
-export const IMAGE_RESOURCE = 'image-builder';
-/** The supply-chain resource that stamps the Deployment. */
-export const DEPLOYER_RESOURCE = 'deployer';
-/** The name the deployer gives the image-builder's output in its `images` inputs. */
-export const IMAGE_INPUT = 'image';
-/** Cartographer replaces this with the image-builder's output: the Image's `status.latestImage`. */
-export const DEPLOYED_IMAGE = `$(images.${IMAGE_INPUT}.image)$`;
-
+/** The seed's resource that stamps the Image. */
+const IMAGE_RESOURCE = 'image-builder';
+/** The seed's resource that stamps the Deployment. */
+const DEPLOYER_RESOURCE = 'deployer';
+/** The name the seed's deployer gives the image-builder's output in its `images` inputs. */
+const IMAGE_INPUT = 'image';
 /** The Workload param the image reference is built from (the seed's). */
 const IMAGE_PREFIX_PARAM = 'image_prefix';
 
@@ -39,7 +45,7 @@ export interface DeploymentTemplateProps {
   readonly ports?: k8s.ContainerPort[];
 
   /**
-   * Container environment; values may use Cartographer's `$(…)$` placeholders, e.g. `WORKLOAD_NAME`.
+   * Container environment; values may be placeholders, e.g. `workload.name` (charts/placeholders.ts).
    * @default none
    */
   readonly env?: k8s.EnvVar[];
@@ -63,6 +69,17 @@ export interface DeploymentTemplateProps {
   readonly readinessProbe?: k8s.Probe;
 }
 
+
+export interface ImageResourceProps<P extends string, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
+  /** Where the stamped object holds the image later resources read, e.g. `.status.latestImage`. */
+  readonly imagePath: string;
+}
+
+export interface ConfigResourceProps<P extends string, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
+  /** Where the stamped object holds the config later resources read, e.g. `.data`. */
+  readonly configPath: string;
+}
+
 export interface SupplyChainProps {
   /**
    * Name of the ClusterSupplyChain.
@@ -83,72 +100,226 @@ export interface SupplyChainProps {
   readonly imageTemplateName?: string;
 
   /**
-   * Name of the ClusterTemplate that stamps a Deployment per Workload.
-   * @default 'deployment'
-   */
-  readonly deploymentTemplateName?: string;
-
-  /**
    * Default of the `image_prefix` param, for a Workload that sets neither it nor `spec.image`.
    * @default 'localhost:5000/apps/' (the seed's registry)
    */
   readonly defaultImagePrefix?: string;
 
   /**
-   * The Deployment stamped for each Workload.
+   * Whether the chain has the seed's `deployer` resource after `image-builder`; without it, add your own
+   * resources with `addResource`.
+   * @default true
+   */
+  readonly deployer?: boolean;
+
+  /**
+   * Name of the seed's ClusterTemplate that stamps a Deployment per Workload.
+   * @default 'deployment'
+   */
+  readonly deploymentTemplateName?: string;
+
+  /**
+   * The seed's Deployment, stamped for each Workload by the `deployer` resource.
    * @default the seed's bare Deployment: 1 replica, one container, no ports, env, resources or probes
    */
   readonly deployment?: DeploymentTemplateProps;
 }
 
 /**
- * The seed's supply chain: each Workload selected by `selector` gets an Image (watched by the image
- * controller) and a Deployment that runs the Image's `status.latestImage`, so a moved tag redeploys.
+ * A Cartographer supply chain and its templates. By default it is the seed's: each Workload selected by
+ * `selector` gets an Image (`image-builder`, watched by the image controller) and a Deployment running
+ * the Image's `status.latestImage` (`deployer`), so a moved tag redeploys. Add resources in order with
+ * `addResource`, `addImageResource` and `addConfigResource`, each authoring its object in its own scope.
+ * Synthesis fails when a template uses a placeholder its resource is not given.
  */
 export class SupplyChain extends Chart {
+  /** The resource that stamps an Image per Workload; its output is the Image's resolved digest. */
+  readonly imageBuilder: SupplyChainResource<'image', typeof IMAGE_PREFIX_PARAM, never, never>;
+  /** The seed's resource that stamps the Deployment, unless `deployer` is false. */
+  readonly deployer?: SupplyChainResource<'none', never, typeof IMAGE_INPUT, never>;
+  readonly #supplyChain: ClusterSupplyChain;
+  readonly #resources: SupplyChainResource[] = [];
+
   constructor(scope: Construct, id: string, props: SupplyChainProps = {}) {
     super(scope, id);
 
     const name = props.name ?? 'supply-chain';
     const selector = props.selector ?? { 'app.tanzu.vmware.com/workload-type': 'web' };
     const imageTemplateName = props.imageTemplateName ?? 'image';
-    const deploymentTemplateName = props.deploymentTemplateName ?? 'deployment';
     const defaultImagePrefix = props.defaultImagePrefix ?? 'localhost:5000/apps/';
+    const deployer = props.deployer ?? true;
+    const deploymentTemplateName = props.deploymentTemplateName ?? 'deployment';
     const deployment = props.deployment ?? {};
-    const replicas = deployment.replicas ?? 1;
 
-    new ClusterImageTemplate(this, 'ImageTemplate', {
-      metadata: { name: imageTemplateName },
-      spec: {
-        params: [{ name: IMAGE_PREFIX_PARAM, default: defaultImagePrefix }],
-        // The seed's contract: the controller writes repo@sha256:… here.
-        imagePath: '.status.latestImage',
-        // The Workload stays unready until the controller has resolved the tag.
-        healthRule: { singleConditionType: 'Ready' },
-        ytt: imageYtt(),
-      },
-    });
-
-    new ClusterTemplate(this, 'DeploymentTemplate', {
-      metadata: { name: deploymentTemplateName },
-      spec: { template: deploymentManifest({ ...deployment, replicas }) },
-    });
-
-    new ClusterSupplyChain(this, 'SupplyChain', {
+    this.#supplyChain = new ClusterSupplyChain(this, 'SupplyChain', {
       metadata: { name },
-      spec: {
-        selector,
-        resources: [
-          { name: IMAGE_RESOURCE, templateRef: { kind: TemplateKind.CLUSTER_IMAGE_TEMPLATE, name: imageTemplateName } },
-          {
-            name: DEPLOYER_RESOURCE,
-            templateRef: { kind: TemplateKind.CLUSTER_TEMPLATE, name: deploymentTemplateName },
-            images: [{ resource: IMAGE_RESOURCE, name: IMAGE_INPUT }],
-          },
-        ],
-      },
+      spec: { selector, resources: Lazy.any({ produce: () => this.#resources.map(chainEntry) }) },
     });
+
+    this.imageBuilder = this.addImageResource(IMAGE_RESOURCE, {
+      templateName: imageTemplateName,
+      params: { [IMAGE_PREFIX_PARAM]: defaultImagePrefix },
+      // The seed's contract: the controller writes repo@sha256:… here.
+      imagePath: '.status.latestImage',
+      // The Workload stays unready until the controller has resolved the tag.
+      healthRule: { singleConditionType: 'Ready' },
+      ytt: imageYtt(),
+    });
+    if (deployer) {
+      this.deployer = this.addResource(DEPLOYER_RESOURCE, {
+        templateName: deploymentTemplateName,
+        images: { [IMAGE_INPUT]: this.imageBuilder },
+      });
+      seedDeployment(this.deployer, { ...deployment, replicas: deployment.replicas ?? 1 });
+    }
+
+    this.node.addValidation({ validate: () => this.#errors() });
   }
+
+  /** Adds a resource stamping a ClusterTemplate: an object with no output, such as a Deployment or a Service. */
+  addResource<P extends string = never, I extends string = never, C extends string = never>(
+    name: string,
+    props: SupplyChainResourceProps<P, I, C> = {},
+  ): SupplyChainResource<'none', P, I, C> {
+    const resource = new SupplyChainResource(name, 'none', props);
+    this.#addTemplate(resource, (id, metadata) => new ClusterTemplate(this, id, { metadata, spec: this.#templateSpec(resource) }));
+    return resource;
+  }
+
+  /** Adds a resource stamping a ClusterImageTemplate, whose output later resources take as an image input. */
+  addImageResource<P extends string = never, I extends string = never, C extends string = never>(
+    name: string,
+    props: ImageResourceProps<P, I, C>,
+  ): SupplyChainResource<'image', P, I, C> {
+    const resource = new SupplyChainResource(name, 'image', props);
+    this.#addTemplate(
+      resource,
+      (id, metadata) => new ClusterImageTemplate(this, id, { metadata, spec: { ...this.#templateSpec(resource), imagePath: props.imagePath } }),
+    );
+    return resource;
+  }
+
+  /** Adds a resource stamping a ClusterConfigTemplate, whose output later resources take as a config input. */
+  addConfigResource<P extends string = never, I extends string = never, C extends string = never>(
+    name: string,
+    props: ConfigResourceProps<P, I, C>,
+  ): SupplyChainResource<'config', P, I, C> {
+    const resource = new SupplyChainResource(name, 'config', props);
+    this.#addTemplate(
+      resource,
+      (id, metadata) => new ClusterConfigTemplate(this, id, { metadata, spec: { ...this.#templateSpec(resource), configPath: props.configPath } }),
+    );
+    return resource;
+  }
+
+  #addTemplate(resource: SupplyChainResource, create: (id: string, metadata: { name: string }) => ApiObject): void {
+    if (this.#resources.some((other) => other.resourceName === resource.resourceName)) {
+      throw new Error(`supply chain ${this.node.id} already has a resource named "${resource.resourceName}"`);
+    }
+    this.#resources.push(resource);
+    // The ClusterSupplyChain is written after the templates it references.
+    this.#supplyChain.addDependency(create(resource.resourceName, { name: resource.templateName }));
+  }
+
+  /** What the three kinds of template share. */
+  #templateSpec(resource: SupplyChainResource): Pick<ClusterTemplateSpec, 'params' | 'ytt' | 'template'> & { healthRule?: any } {
+    const { params, healthRule, ytt } = resource.props;
+    return {
+      params: params && Object.entries(params).map(([name, value]) => ({ name, default: value })),
+      // The generated healthRule types of the three kinds differ only in their enums' names.
+      healthRule: healthRule as any,
+      ytt,
+      template: ytt === undefined ? Lazy.any({ produce: () => this.#objectOf(resource) }) : undefined,
+    };
+  }
+
+  /** Everything wrong with the chain's templates, checked at synth. */
+  #errors(): string[] {
+    const errors: string[] = [];
+    // Two resources stamping the same kind and name would fight over one object per Workload.
+    const stampedBy = new Map<string, string>();
+    for (const resource of this.#resources) {
+      const { object, errors: resourceErrors } = this.#synthesize(resource);
+      errors.push(...resourceErrors);
+      const { apiVersion = '', kind, metadata } = (object ?? {}) as { apiVersion?: string; kind?: string; metadata?: { name?: string } };
+      if (!kind) continue;
+      const key = `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}/${metadata?.name}`;
+      const earlier = stampedBy.get(key);
+      if (earlier === undefined) stampedBy.set(key, resource.resourceName);
+      else {
+        errors.push(
+          `resources "${earlier}" and "${resource.resourceName}" of supply chain "${this.#supplyChain.name}" both stamp a ${kind} named ` +
+            `${metadata?.name} for each Workload: give one another metadata.name, e.g. \`\${workload.name}-${resource.resourceName}\``,
+        );
+      }
+    }
+    return errors;
+  }
+
+  #objectOf(resource: SupplyChainResource): unknown {
+    const { object, errors } = this.#synthesize(resource);
+    if (errors.length > 0) throw new Error(errors.join('\n'));
+    return object;
+  }
+
+  /**
+   * The resource's object as its template holds it, with cdk8s-plus's address labels replaced by the
+   * Workload's, or what is wrong with it.
+   */
+  #synthesize(resource: SupplyChainResource): { object?: unknown; errors: string[] } {
+    const kind = templateKind(resource.output);
+    const who = `${kind} "${resource.templateName}" (resource "${resource.resourceName}")`;
+    const objects = resource.toJson();
+    if (resource.props.ytt !== undefined) {
+      return { errors: objects.length === 0 ? [] : [`${who} has both ytt and ${objects.length} object(s) in its scope: use one`] };
+    }
+    if (objects.length !== 1) {
+      const kinds = objects.map((object) => object.kind).join(', ');
+      return {
+        errors: [
+          `${who} must hold exactly one object, as a Cartographer template stamps one, but holds ${objects.length}${kinds ? ` (${kinds})` : ''}: ` +
+            'create each object in a resource of its own (chain.addResource)',
+        ],
+      };
+    }
+    const errors: string[] = [];
+    for (const [inputs, output] of [[resource.props.images, 'image'], [resource.props.configs, 'config']] as const) {
+      for (const [input, source] of Object.entries(inputs ?? {})) {
+        if (!this.#resources.includes(source as SupplyChainResource) || source.output !== output) {
+          errors.push(`${who} takes ${output} input "${input}" from resource "${source.resourceName}", which is no ${output} resource of supply chain "${this.#supplyChain.name}"`);
+        }
+      }
+    }
+    const owner = (address: string) => this.#resources.find((candidate) => candidate.hasAddress(address));
+    for (const address of addressLabelsIn(objects[0])) {
+      if (!owner(address)) errors.push(`${who} selects pods labelled cdk8s.io/metadata.addr=${address}, which is the label of no resource's object in supply chain "${this.#supplyChain.name}"`);
+    }
+    const object = replaceAddressLabels(objects[0], (address) => owner(address)?.podSelectorLabels ?? {});
+    errors.push(
+      ...unprovidedPlaceholderErrors(
+        object,
+        { params: Object.keys(resource.params), images: Object.keys(resource.images), configs: Object.keys(resource.configs) },
+        { kind, template: resource.templateName, resource: resource.resourceName, supplyChain: this.#supplyChain.name },
+      ),
+    );
+    return { object, errors };
+  }
+}
+
+function templateKind(output: ResourceOutput): TemplateKind {
+  return { image: TemplateKind.CLUSTER_IMAGE_TEMPLATE, config: TemplateKind.CLUSTER_CONFIG_TEMPLATE, none: TemplateKind.CLUSTER_TEMPLATE }[output];
+}
+
+/** The resource as the ClusterSupplyChain lists it: its template and the resources its inputs come from. */
+function chainEntry(resource: SupplyChainResource): ClusterSupplyChainSpecResources {
+  const inputs = (record: Record<string, { resourceName: string }> | undefined) =>
+    record && Object.entries(record).map(([name, source]) => ({ resource: source.resourceName, name }));
+  return {
+    name: resource.resourceName,
+    templateRef: { kind: templateKind(resource.output), name: resource.templateName },
+    images: inputs(resource.props.images),
+    configs: inputs(resource.props.configs),
+  };
 }
 
 /**
@@ -175,11 +346,11 @@ function imageYtt(): string {
   ].join('\n');
 }
 
-/** The Deployment template: named, labelled and selected by the Workload's name, running the resolved digest. */
-function deploymentManifest(props: DeploymentTemplateProps): unknown {
-  const labels = { app: WORKLOAD_NAME };
-  return k8s.KubeDeployment.manifest({
-    metadata: { name: WORKLOAD_NAME, labels },
+/** The seed's Deployment: named, labelled and selected by the Workload's name, running the resolved digest. */
+function seedDeployment(resource: SupplyChainResource<'none', never, typeof IMAGE_INPUT>, props: DeploymentTemplateProps): void {
+  const labels = { app: workload.name };
+  new k8s.KubeDeployment(resource, 'Deployment', {
+    metadata: { name: workload.name, labels },
     spec: {
       replicas: props.replicas,
       selector: { matchLabels: labels },
@@ -188,8 +359,8 @@ function deploymentManifest(props: DeploymentTemplateProps): unknown {
         spec: {
           containers: [
             {
-              name: WORKLOAD_NAME,
-              image: DEPLOYED_IMAGE,
+              name: workload.name,
+              image: resource.images[IMAGE_INPUT],
               ports: props.ports,
               env: props.env,
               resources: props.resources,

@@ -1,10 +1,16 @@
 // The synthesized objects are what the API server will accept: every carto.run object against
-// Cartographer's own CRD schema (from its Go module, the version the e2e tests run), and the Image
-// CRD's schema against the seed's example Image.
+// Cartographer's own CRD schema (from its Go module, the version the e2e tests run) — the app's, the
+// example's and a chain with every kind of template — and the Image CRD's schema against the seed's
+// example Image.
 import { Ajv, type ValidateFunction } from 'ajv';
+import { Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKLOAD_SPEC_FIELDS } from '../../charts/placeholder-check.js';
+import { SupplyChain } from '../../charts/supply-chain.js';
+import { webServiceSupplyChain } from '../../examples/web-service.js';
 import { cartographerConfigDir } from '../support/assets.js';
 import { findOne, parseManifests, readManifests, repoRoot, synthesize, type Manifest } from './manifests.js';
 
@@ -42,6 +48,18 @@ async function cartographerCrds(): Promise<Map<string, Manifest>> {
   return crds;
 }
 
+/** A chain with a resource of each kind of template: image (ytt), config and plain, with params and inputs. */
+function everyTemplateKind(): Manifest[] {
+  const chain = new SupplyChain(Testing.app(), 'every-kind', { name: 'every-kind', deployer: false });
+  const settings = chain.addConfigResource('settings', { configPath: '.data', params: { greeting: 'hello' }, healthRule: { alwaysHealthy: {} } });
+  new kplus.ConfigMap(settings, 'ConfigMap', { data: { greeting: settings.params.greeting } });
+  const deployer = chain.addResource('deployer', { images: { app: chain.imageBuilder }, configs: { settings } });
+  new kplus.Deployment(deployer, 'Deployment', {
+    containers: [{ image: deployer.images.app, envVariables: { GREETING: kplus.EnvValue.fromValue('$(config.greeting)$') } }],
+  });
+  return Testing.synth(chain);
+}
+
 let manifests: Manifest[];
 let dist: Manifest[];
 let cartographer: Map<string, Manifest>;
@@ -52,7 +70,17 @@ beforeAll(async () => {
     readManifests(join(repoRoot, 'dist')),
     cartographerCrds(),
   ]);
-});
+}, 120_000);
+
+function expectValid(objects: Manifest[]): void {
+  for (const manifest of objects) {
+    const crd = cartographer.get(`carto.run/${manifest.kind}`);
+    expect(crd, `Cartographer has a CRD for ${manifest.kind}`).toBeDefined();
+    expect(crd!.spec.versions.map((version: { name: string }) => version.name)).toContain(manifest.apiVersion.split('/')[1]);
+    const validate = validatorFor(crd!);
+    expect(validate(manifest) ? [] : validate.errors, `${manifest.kind} ${manifest.metadata.name}`).toEqual([]);
+  }
+}
 
 describe("Cartographer's CRDs", () => {
   it('accept every carto.run object the app synthesizes', () => {
@@ -63,13 +91,24 @@ describe("Cartographer's CRDs", () => {
       'ClusterTemplate',
       'Workload',
     ]);
-    for (const manifest of cartoObjects) {
-      const crd = cartographer.get(`carto.run/${manifest.kind}`);
-      expect(crd, `Cartographer has a CRD for ${manifest.kind}`).toBeDefined();
-      expect(crd!.spec.versions.map((version: { name: string }) => version.name)).toContain(manifest.apiVersion.split('/')[1]);
-      const validate = validatorFor(crd!);
-      expect(validate(manifest) ? [] : validate.errors, `${manifest.kind} ${manifest.metadata.name}`).toEqual([]);
-    }
+    expectValid(cartoObjects);
+  });
+
+  it("accept every object of the README's example chain (examples/web-service.ts)", () => {
+    const objects = Testing.synth(webServiceSupplyChain(Testing.app())) as Manifest[];
+    expect(objects.map((manifest) => manifest.kind)).toEqual(['ClusterImageTemplate', 'ClusterTemplate', 'ClusterTemplate', 'ClusterSupplyChain']);
+    expectValid(objects);
+  });
+
+  it('accept a chain with a ClusterConfigTemplate, params, health rules and config inputs', () => {
+    const objects = everyTemplateKind();
+    expect(objects.map((manifest) => manifest.kind)).toEqual(['ClusterImageTemplate', 'ClusterConfigTemplate', 'ClusterTemplate', 'ClusterSupplyChain']);
+    expectValid(objects);
+  });
+
+  it("hold the Workload spec fields the placeholder check knows", () => {
+    const workloadSchema = cartographer.get('carto.run/Workload')!.spec.versions[0].schema.openAPIV3Schema;
+    expect(Object.keys(workloadSchema.properties.spec.properties).sort()).toEqual([...WORKLOAD_SPEC_FIELDS].sort());
   });
 
   it('reject a misspelt field, so the check above has teeth', () => {

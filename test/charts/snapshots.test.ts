@@ -33,7 +33,7 @@ describe('dist/', () => {
     for (const [name, text] of fresh.files) {
       expect(committed.files.get(name), `dist/${name}`).toBe(text);
     }
-  });
+  }, 120_000);
 
   it('is laid out in apply order: the CRD alone in the first file, then controller, supply chain, workload', async () => {
     const { files, manifests } = await readManifests(join(repoRoot, 'dist'));

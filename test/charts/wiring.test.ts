@@ -20,7 +20,7 @@ let manifests: Manifest[];
 
 beforeAll(async () => {
   ({ manifests } = await synthesize());
-});
+}, 120_000);
 
 const imageTemplate = () => findOne(manifests, 'ClusterImageTemplate', 'image');
 const deploymentTemplate = () => findOne(manifests, 'ClusterTemplate', 'deployment');

@@ -110,7 +110,12 @@ export async function startController(options: RunOptions, overrides: StartOverr
     imagesWatched: () => controller.size,
     isLeader: () => leadership.isLeader,
   });
-  const registry = new RegistryClient({ requestTimeoutMs: options.requestTimeout, log, onRequest: metrics.recordRegistryRequest });
+  const registry = new RegistryClient({
+    requestTimeoutMs: options.requestTimeout,
+    allowedRegistries: options.allowedRegistries,
+    log,
+    onRequest: metrics.recordRegistryRequest,
+  });
   const reader = cachedObjectReader(kube, clock, SECRET_CACHE_MS);
   const endpoints = new RegistryEndpoints({
     aliases: new Map(options.registryAlias.map(parseRegistryAlias)),

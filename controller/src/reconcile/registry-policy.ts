@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ImageReason } from '../api/image.js';
-import { isForbiddenAddress, isMetadataHost, RegistryError } from '../registry/index.js';
+import { HostAllowList, hostOf, isForbiddenAddress, isMetadataHost, RegistryError } from '../registry/index.js';
 
 export type AddressLookup = (host: string) => Promise<string[]>;
 
@@ -21,17 +21,17 @@ export interface RegistryPolicyOptions {
 }
 
 export class RegistryPolicy {
-  readonly #allowed: { pattern: RegExp; withPort: boolean }[];
+  readonly #allowed: HostAllowList;
   readonly #lookup: AddressLookup;
 
   constructor(options: RegistryPolicyOptions) {
-    this.#allowed = options.allowed.map((glob) => ({ pattern: globPattern(glob), withPort: hasPort(glob) }));
+    this.#allowed = new HostAllowList(options.allowed);
     this.#lookup = options.lookup ?? systemLookup;
   }
 
   /** Throws RegistryNotAllowed unless `registry` (as the Image names it) may be checked by contacting `endpoint`. */
   async check(registry: string, endpoint: string): Promise<void> {
-    if (this.#allowed.length > 0 && !this.#allowed.some(({ pattern, withPort }) => pattern.test(withPort ? registry : hostOf(registry)))) {
+    if (!this.#allowed.allows(registry)) {
       throw new RegistryError(
         ImageReason.RegistryNotAllowed,
         `registry ${registry} is not in the controller's --allowed-registries; add it there or use an allowed registry`,
@@ -55,20 +55,4 @@ function refused(endpoint: string, address: string): RegistryError {
     ImageReason.RegistryNotAllowed,
     `registry ${endpoint} resolves to ${address}, a link-local or cloud metadata address the controller never contacts`,
   );
-}
-
-/** `host:port` → `host`; `[::1]:5000` → `::1`. */
-function hostOf(hostPort: string): string {
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hostPort);
-  if (bracketed) return bracketed[1]!;
-  return hostPort.replace(/:\d+$/, '');
-}
-
-function hasPort(glob: string): boolean {
-  return /:[\d*]+$/.test(glob);
-}
-
-function globPattern(glob: string): RegExp {
-  const escaped = glob.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
-  return new RegExp(`^${escaped}$`, 'i');
 }

@@ -99,7 +99,7 @@ describe('TokenCache', () => {
 
   it('keeps a token until ten seconds before it expires', () => {
     let now = 0;
-    const cache = new TokenCache(() => now);
+    const cache = new TokenCache({ now: () => now });
     const key = TokenCache.key(challenge, 'repository:a:pull', undefined);
     cache.set(key, { token: 't', expiresInSeconds: 60 });
     now = 49_999;
@@ -110,7 +110,7 @@ describe('TokenCache', () => {
 
   it('keeps a short-lived token for half its life', () => {
     let now = 0;
-    const cache = new TokenCache(() => now);
+    const cache = new TokenCache({ now: () => now });
     const key = TokenCache.key(challenge, 'repository:a:pull', undefined);
     cache.set(key, { token: 't', expiresInSeconds: 4 });
     now = 1_999;
@@ -129,5 +129,15 @@ describe('TokenCache', () => {
     ];
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.join()).not.toContain('secret');
+  });
+
+  it('is bounded in count and bytes, however many scopes a registry invents', () => {
+    const cache = new TokenCache({ now: () => 0 });
+    const big = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 1_000; i++) cache.set(TokenCache.key(challenge, `repository:rotating-${i}:pull`, undefined), { token: big, expiresInSeconds: 3600 });
+    // 1 MiB of 16 KiB tokens: the newest 64 are kept, the older ones were dropped.
+    expect(cache.size).toBe(64);
+    expect(cache.get(TokenCache.key(challenge, 'repository:rotating-999:pull', undefined))).toBe(big);
+    expect(cache.get(TokenCache.key(challenge, 'repository:rotating-0:pull', undefined))).toBeUndefined();
   });
 });

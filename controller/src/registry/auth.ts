@@ -3,7 +3,25 @@
  * token spec (docs/spec/auth/token.md) with tokens cached until shortly before they expire.
  */
 import { createHash } from 'node:crypto';
+import { BoundedCache } from '../bounded-cache.js';
+import type { Clock } from '../clock.js';
 import type { RegistryCredentials } from './docker-config.js';
+
+/**
+ * The longest `WWW-Authenticate` read. Real challenges (realm, service, scope) are a few hundred bytes;
+ * a registry sending more is refused rather than parsed and remembered.
+ */
+export const MAX_CHALLENGE_BYTES = 4096;
+/**
+ * The longest token kept and sent. Docker Hub's, GHCR's and ECR's are 1–3 KB; many servers refuse
+ * request headers over 8–16 KB anyway.
+ */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+/** Tokens kept, and their total bytes: a registry handing out a new scope every check cycles through these. */
+const MAX_TOKENS = 256;
+const MAX_TOKEN_CACHE_BYTES = 1024 * 1024;
+/** Even a token valid for days is fetched again after this long. */
+const MAX_TOKEN_AGE_MS = 3_600_000;
 
 export interface AuthChallenge {
   /** Lowercased: `basic`, `bearer`. */
@@ -140,14 +158,20 @@ const EXPIRY_MARGIN_MS = 10_000;
 
 /**
  * Tokens by realm, service, scope and whose credentials fetched them, so one pull secret's token is never
- * sent on behalf of another. Keys hash the credentials; the cache never holds a password.
+ * sent on behalf of another. Keys hash the credentials; the cache never holds a password. Bounded in
+ * count, bytes and age (a registry controls all three).
  */
 export class TokenCache {
-  readonly #tokens = new Map<string, { token: string; expiresAt: number }>();
-  readonly #now: () => number;
+  readonly #tokens: BoundedCache<string, string>;
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now;
+  constructor(clock: Pick<Clock, 'now'> = { now: Date.now }) {
+    this.#tokens = new BoundedCache({
+      maxEntries: MAX_TOKENS,
+      maxSize: MAX_TOKEN_CACHE_BYTES,
+      sizeOf: (token) => token.length,
+      maxAgeMs: MAX_TOKEN_AGE_MS,
+      clock,
+    });
   }
 
   static key(challenge: AuthChallenge, scope: string, credentials: RegistryCredentials | undefined): string {
@@ -160,17 +184,17 @@ export class TokenCache {
   }
 
   get(key: string): string | undefined {
-    const entry = this.#tokens.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#now() < entry.expiresAt) return entry.token;
-    this.#tokens.delete(key);
-    return undefined;
+    return this.#tokens.get(key);
   }
 
   set(key: string, issued: IssuedToken): void {
     const lifetimeMs = issued.expiresInSeconds * 1000;
     // Short-lived tokens keep at least half their life rather than expiring on arrival.
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
-    this.#tokens.set(key, { token: issued.token, expiresAt: this.#now() + lifetimeMs - margin });
+    this.#tokens.set(key, issued.token, lifetimeMs - margin);
+  }
+
+  get size(): number {
+    return this.#tokens.size;
   }
 }

@@ -162,3 +162,21 @@ describe('synthesis fails', () => {
     expect(() => chain.addResource('image-builder')).toThrow('supply chain web already has a resource named "image-builder"');
   });
 });
+
+describe('the types', () => {
+  // `npm run typecheck` fails if any of these compiles: placeholders are values the compiler checks.
+  it('offer only the params and inputs a resource declares, and image inputs only from image resources', () => {
+    const chain = bareChain();
+    const settings = chain.addConfigResource('settings', { configPath: '.data' });
+    const deployer = chain.addResource('deployer', { params: { log_level: 'info' }, images: { app: chain.imageBuilder } });
+    // @ts-expect-error a param the resource does not declare
+    void deployer.params.loglevel;
+    // @ts-expect-error an image input the resource does not take
+    void deployer.images.base;
+    // @ts-expect-error no config inputs
+    void deployer.configs.settings;
+    // @ts-expect-error a config resource is no image input
+    chain.addResource('wrong', { images: { app: settings } });
+    expect([deployer.params.log_level, deployer.images.app]).toEqual(['$(params.log_level)$', '$(images.app.image)$']);
+  });
+});

@@ -214,11 +214,11 @@ export class SupplyChain extends Chart {
 
   #addTemplate(resource: SupplyChainResource, create: (id: string, metadata: { name: string }) => ApiObject): void {
     if (this.#resources.some((other) => other.resourceName === resource.resourceName)) {
-      throw new Error(`supply chain ${this.node.id} already has a resource named "${resource.resourceName}"`);
+      throw new Error(`supply chain "${this.#supplyChain.name}" already has a resource named "${resource.resourceName}"`);
     }
     this.#resources.push(resource);
     // The ClusterSupplyChain is written after the templates it references.
-    this.#supplyChain.addDependency(create(resource.resourceName, { name: resource.templateName }));
+    this.#supplyChain.addDependency(create(`${resource.resourceName}-template`, { name: resource.templateName }));
   }
 
   /** What the three kinds of template share. */

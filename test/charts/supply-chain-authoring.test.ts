@@ -159,7 +159,7 @@ describe('synthesis fails', () => {
 
   it('when a resource name is taken, at once', () => {
     const chain = bareChain();
-    expect(() => chain.addResource('image-builder')).toThrow('supply chain web already has a resource named "image-builder"');
+    expect(() => chain.addResource('image-builder')).toThrow('supply chain "web" already has a resource named "image-builder"');
   });
 });
 

@@ -9,15 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { sleep, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_HTTP_PORT, REQUEST_TIMEOUT_MS } from '../defaults.js';
 import {
-  cachedObjectReader,
   createKubeClient,
   EventRecorder,
   ImageInformer,
   LEASE_NAME,
   LeaderElector,
   loadKubeConfig,
-  loadRegistryAccess,
   parseRegistryAlias,
+  RegistryAccessCache,
   RegistryEndpoints,
   type KubeClient,
 } from '../kube/index.js';
@@ -116,10 +115,10 @@ export async function startController(options: RunOptions, overrides: StartOverr
     log,
     onRequest: metrics.recordRegistryRequest,
   });
-  const reader = cachedObjectReader(kube, clock, SECRET_CACHE_MS);
+  const registryAccess = new RegistryAccessCache({ reader: kube, clock, ttlMs: SECRET_CACHE_MS });
   const endpoints = new RegistryEndpoints({
     aliases: new Map(options.registryAlias.map(parseRegistryAlias)),
-    reader,
+    reader: kube,
     inCluster: process.env.KUBERNETES_SERVICE_HOST !== undefined,
     clock,
     log,
@@ -130,7 +129,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
     resolve: createImageResolver({
       registry,
-      access: (image, host) => loadRegistryAccess(reader, image, host),
+      access: (image, host) => registryAccess.load(image, host),
       endpointFor: (host) => endpoints.endpointFor(host),
       checkPolicy: (host, endpoint) => policy.check(host, endpoint),
       clock,

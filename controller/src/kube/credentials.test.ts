@@ -1,11 +1,14 @@
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ImageSpec } from '../api/image.js';
+import type { Image, ImageSpec } from '../api/image.js';
 import { CredentialsError } from '../registry/index.js';
 import { makeImage } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import type { ObjectReader } from './client.js';
-import { cachedObjectReader, loadRegistryAccess } from './credentials.js';
+import { RegistryAccessCache } from './credentials.js';
+
+const loadRegistryAccess = (reader: ObjectReader, image: Image, registry: string) =>
+  new RegistryAccessCache({ reader, clock: new ManualClock(), ttlMs: 10_000 }).load(image, registry);
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const dockerConfig = (host: string, user = 'robot', password = 'hunter2') =>
@@ -28,7 +31,7 @@ const reader: ObjectReader = {
   readConfigMap: async () => undefined,
 };
 
-describe('loadRegistryAccess', () => {
+describe('RegistryAccessCache.load', () => {
   it.each<{ name: string; spec: Partial<ImageSpec>; expected: object }>([
     { name: 'no secrets: anonymous', spec: {}, expected: {} },
     {
@@ -66,17 +69,53 @@ describe('loadRegistryAccess', () => {
   });
 });
 
-describe('cachedObjectReader', () => {
-  it('reads a Secret once per period however many Images name it', async () => {
+describe('RegistryAccessCache', () => {
+  const counting = () => {
+    const reads = { secrets: 0, accounts: 0 };
+    const counted: ObjectReader = {
+      ...reader,
+      readSecret: async (ns, name) => (reads.secrets++, reader.readSecret(ns, name)),
+      readServiceAccount: async (ns, name) => (reads.accounts++, reader.readServiceAccount(ns, name)),
+    };
+    return { reads, counted };
+  };
+
+  it('reads a Secret once per period however many Images name it, failures too', async () => {
     const clock = new ManualClock();
-    let reads = 0;
-    const cached = cachedObjectReader({ ...reader, readSecret: async (ns, name) => (reads++, reader.readSecret(ns, name)) }, clock, 10_000);
-    await Promise.all(Array.from({ length: 100 }, () => cached.readSecret('default', 'regcred')));
+    const { reads, counted } = counting();
+    const cache = new RegistryAccessCache({ reader: counted, clock, ttlMs: 10_000 });
+    const image = makeImage('demo', { pullSecrets: [{ name: 'regcred' }], serviceAccountName: 'builder' });
+    await Promise.all(Array.from({ length: 100 }, () => cache.load(image, 'localhost:5000')));
     await clock.advance(9_000);
-    await cached.readSecret('default', 'regcred');
-    expect(reads).toBe(1);
+    await cache.load(image, 'localhost:5000');
+    expect(reads).toEqual({ secrets: 1, accounts: 1 });
     await clock.advance(2_000);
-    await cached.readSecret('default', 'regcred');
-    expect(reads).toBe(2);
+    await cache.load(image, 'localhost:5000');
+    expect(reads).toEqual({ secrets: 2, accounts: 2 });
+
+    const broken = makeImage('broken', { pullSecrets: [{ name: 'broken' }] });
+    for (let i = 0; i < 3; i++) await expect(cache.load(broken, 'localhost:5000')).rejects.toBeInstanceOf(CredentialsError);
+    expect(reads.secrets).toBe(3);
+  });
+
+  it('keeps only the parsed credentials, within its byte budget', async () => {
+    const huge = 'p'.repeat(512 * 1024);
+    const big: ObjectReader = {
+      ...reader,
+      readSecret: async (_ns, name) => ({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerConfig('localhost:5000', name, huge) } }),
+    };
+    const cache = new RegistryAccessCache({ reader: big, clock: new ManualClock(), ttlMs: 60_000, maxBytes: 2 * 1024 * 1024 });
+    for (let i = 0; i < 20; i++) {
+      const access = await cache.load(makeImage(`i${i}`, { pullSecrets: [{ name: `s${i}` }] }), 'localhost:5000');
+      expect(access.credentials).toEqual({ username: `s${i}`, password: huge });
+    }
+    // Twenty half-MiB passwords, a 2 MiB budget: the oldest went.
+    expect(cache.size).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses a CA Secret larger than a CA bundle', async () => {
+    const pem = `${PEM}${'x'.repeat(70 * 1024)}`;
+    const cache = new RegistryAccessCache({ reader: { ...reader, readSecret: async () => ({ type: 'Opaque', data: { 'ca.crt': b64(pem) } }) }, clock: new ManualClock(), ttlMs: 1 });
+    await expect(cache.load(makeImage('demo', { caSecretRef: { name: 'big' } }), 'localhost:5000')).rejects.toMatchObject({ message: expect.stringContaining('larger than 64 KiB') });
   });
 });

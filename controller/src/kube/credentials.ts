@@ -3,11 +3,16 @@
  * the `spec.serviceAccountName`'s imagePullSecrets (kubelet's sources), and a CA from `spec.caSecretRef`.
  * Every problem is a CredentialsError (reason CredentialsUnavailable) whose message names the object,
  * says what is wrong and how to fix it.
+ *
+ * Secrets are tenants' objects, up to 1 MiB each and of any type, and the controller may only `get`
+ * them (no watch), so reads are cached for a short while, but only what was parsed out of them: the
+ * credentials for the one registry asked about, a CA's PEM, a ServiceAccount's pull secret names, or
+ * why they are unusable. The cache is bounded in entries, bytes and age.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Image } from '../api/image.js';
+import { BoundedCache } from '../bounded-cache.js';
 import type { Clock } from '../clock.js';
-import { SharedRequests } from '../shared-requests.js';
 import { CredentialsError, credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
 import { apiStatus, type ObjectReader } from './client.js';
 
@@ -22,13 +27,101 @@ export interface RegistryAccess {
   caPem?: string;
 }
 
-/** Gathers the credentials and CA `image` needs for `registry` (the host as written in spec.image). */
-export async function loadRegistryAccess(reader: ObjectReader, image: Image, registry: string): Promise<RegistryAccess> {
-  const namespace = image.metadata.namespace ?? 'default';
-  const sources = await pullSecretSources(reader, image, namespace);
-  const access: RegistryAccess = {};
-  for (const { name, origin } of sources) {
-    const secret = await readOrExplain(reader, namespace, name, origin);
+export interface RegistryAccessCacheOptions {
+  reader: ObjectReader;
+  clock: Clock;
+  /** How long what was read from a Secret or ServiceAccount is reused. */
+  ttlMs: number;
+  /** Most entries kept. @default 4096 */
+  maxEntries?: number;
+  /** Most bytes of parsed credentials, PEMs and names kept. @default 4 MiB */
+  maxBytes?: number;
+}
+
+/** A CA bundle beyond this is not a registry's CA; it is refused rather than kept. */
+export const MAX_CA_BYTES = 64 * 1024;
+
+/** A cached outcome: what was parsed, or why it was unusable; `size` counts its bytes. */
+type Outcome = { value: unknown; size: number } | { error: CredentialsError; size: number };
+
+/**
+ * Gathers the credentials and CA an Image needs for a registry (the host as written in spec.image), from
+ * `spec.pullSecrets`, the `spec.serviceAccountName`'s imagePullSecrets and `spec.caSecretRef`. 1,000
+ * Images naming one pull secret read it once per `ttlMs`.
+ */
+export class RegistryAccessCache {
+  readonly #reader: ObjectReader;
+  readonly #outcomes: BoundedCache<string, Outcome>;
+  /** Reads in flight, shared by every Image asking meanwhile; as many as checks run at once. */
+  readonly #pending = new Map<string, Promise<unknown>>();
+
+  constructor(options: RegistryAccessCacheOptions) {
+    this.#reader = options.reader;
+    this.#outcomes = new BoundedCache({
+      maxEntries: options.maxEntries ?? 4096,
+      maxSize: options.maxBytes ?? 4 * 1024 * 1024,
+      sizeOf: (outcome) => outcome.size,
+      maxAgeMs: options.ttlMs,
+      clock: options.clock,
+    });
+  }
+
+  /** How many parsed outcomes are kept, for tests of the bound. */
+  get size(): number {
+    return this.#outcomes.size;
+  }
+
+  async load(image: Image, registry: string): Promise<RegistryAccess> {
+    const namespace = image.metadata.namespace ?? 'default';
+    const sources = await this.#pullSecretSources(image, namespace);
+    const access: RegistryAccess = {};
+    for (const { name, origin } of sources) {
+      const credentials = await this.#cached(`pull/${namespace}/${name}/${registry}`, () => this.#readCredentials(namespace, name, origin, registry));
+      if (credentials) {
+        access.credentials = credentials as RegistryCredentials;
+        access.credentialSource = `Secret "${name}" (${origin})`;
+        break;
+      }
+    }
+    if (!access.credentials && sources.length > 0) {
+      // Read by the registry's 401 message as "… and <source> has no entry for <registry>".
+      access.credentialSource = sources.map((s) => `Secret "${s.name}"`).join(', ');
+    }
+    const caRef = image.spec.caSecretRef;
+    if (caRef) access.caPem = (await this.#cached(`ca/${namespace}/${caRef.name}`, () => this.#readCa(namespace, caRef.name))) as string;
+    return access;
+  }
+
+  /** The outcome for `key`, read at most once per ttl; a CredentialsError is kept and thrown like a value. */
+  async #cached(key: string, read: () => Promise<unknown>): Promise<unknown> {
+    const outcome = this.#outcomes.get(key);
+    if (outcome !== undefined) {
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    }
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      pending = read()
+        .then(
+          (value) => this.#outcomes.set(key, { value, size: key.length + sizeOf(value) }),
+          (error: unknown) => {
+            if (!(error instanceof CredentialsError)) throw error;
+            this.#outcomes.set(key, { error, size: key.length + error.message.length });
+          },
+        )
+        .finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    await pending;
+    const settled = this.#outcomes.get(key);
+    // Not kept (larger than the whole budget): read again, uncached, for this caller.
+    if (settled === undefined) return read();
+    if ('error' in settled) throw settled.error;
+    return settled.value;
+  }
+
+  async #readCredentials(namespace: string, name: string, origin: string, registry: string): Promise<RegistryCredentials | undefined> {
+    const secret = await readOrExplain(this.#reader, namespace, name, origin);
     if (secret.type !== DOCKER_CONFIG_JSON_TYPE) {
       throw unavailable(
         `Secret "${name}" (${origin}) has type ${secret.type ?? 'Opaque'}; a pull secret must be ${DOCKER_CONFIG_JSON_TYPE}: recreate it with kubectl create secret docker-registry ${name} -n ${namespace} --docker-server=${registry} …`,
@@ -42,45 +135,48 @@ export async function loadRegistryAccess(reader: ObjectReader, image: Image, reg
     } catch (error) {
       throw unavailable(`${(error as Error).message}; recreate it with kubectl create secret docker-registry ${name} -n ${namespace}`);
     }
-    const credentials = credentialsFor(config, registry);
-    if (credentials) {
-      access.credentials = credentials;
-      access.credentialSource = `Secret "${name}" (${origin})`;
-      break;
-    }
+    return credentialsFor(config, registry);
   }
-  if (!access.credentials && sources.length > 0) {
-    // Read by the registry's 401 message as "… and <source> has no entry for <registry>".
-    access.credentialSource = sources.map((s) => `Secret "${s.name}"`).join(', ');
-  }
-  const caRef = image.spec.caSecretRef;
-  if (caRef) {
-    const secret = await readOrExplain(reader, namespace, caRef.name, 'spec.caSecretRef');
-    const encoded = secret.data?.[CA_KEY];
-    if (!encoded) throw unavailable(`Secret "${caRef.name}" (spec.caSecretRef) has no ${CA_KEY} key; put the registry's CA certificate there (kubectl create secret generic ${caRef.name} -n ${namespace} --from-file=${CA_KEY}=…)`);
-    const pem = Buffer.from(encoded, 'base64').toString('utf8');
-    if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
-      throw unavailable(`Secret "${caRef.name}" (spec.caSecretRef) key ${CA_KEY} is not a PEM certificate; it must contain -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----`);
-    }
-    access.caPem = pem;
-  }
-  return access;
-}
 
-async function pullSecretSources(reader: ObjectReader, image: Image, namespace: string): Promise<{ name: string; origin: string }[]> {
-  const sources = (image.spec.pullSecrets ?? []).map(({ name }) => ({ name, origin: 'spec.pullSecrets' }));
-  const accountName = image.spec.serviceAccountName;
-  if (accountName) {
+  async #readCa(namespace: string, name: string): Promise<string> {
+    const secret = await readOrExplain(this.#reader, namespace, name, 'spec.caSecretRef');
+    const encoded = secret.data?.[CA_KEY];
+    if (!encoded) throw unavailable(`Secret "${name}" (spec.caSecretRef) has no ${CA_KEY} key; put the registry's CA certificate there (kubectl create secret generic ${name} -n ${namespace} --from-file=${CA_KEY}=…)`);
+    const pem = Buffer.from(encoded, 'base64').toString('utf8');
+    if (pem.length > MAX_CA_BYTES) throw unavailable(`Secret "${name}" (spec.caSecretRef) key ${CA_KEY} is larger than ${MAX_CA_BYTES / 1024} KiB; it should hold the registry's CA certificate only`);
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
+      throw unavailable(`Secret "${name}" (spec.caSecretRef) key ${CA_KEY} is not a PEM certificate; it must contain -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----`);
+    }
+    return pem;
+  }
+
+  async #pullSecretSources(image: Image, namespace: string): Promise<{ name: string; origin: string }[]> {
+    const sources = (image.spec.pullSecrets ?? []).map(({ name }) => ({ name, origin: 'spec.pullSecrets' }));
+    const accountName = image.spec.serviceAccountName;
+    if (accountName) {
+      const origin = `imagePullSecrets of ServiceAccount "${accountName}"`;
+      const names = (await this.#cached(`sa/${namespace}/${accountName}`, () => this.#readPullSecretNames(namespace, accountName))) as string[];
+      for (const name of names) sources.push({ name, origin });
+    }
+    return sources;
+  }
+
+  async #readPullSecretNames(namespace: string, accountName: string): Promise<string[]> {
     const account = await readExplaining(
-      () => reader.readServiceAccount(namespace, accountName),
+      () => this.#reader.readServiceAccount(namespace, accountName),
       `ServiceAccount "${accountName}" (spec.serviceAccountName) in namespace "${namespace}"`,
     );
     if (!account) throw unavailable(`ServiceAccount "${accountName}" (spec.serviceAccountName) does not exist in namespace "${namespace}"; create it or remove spec.serviceAccountName`);
-    for (const { name } of account.imagePullSecrets ?? []) {
-      if (name) sources.push({ name, origin: `imagePullSecrets of ServiceAccount "${accountName}"` });
-    }
+    return (account.imagePullSecrets ?? []).flatMap(({ name }) => (name ? [name] : []));
   }
-  return sources;
+}
+
+/** Bytes of what is kept: strings, and the strings inside arrays and credentials. */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + sizeOf(item), 0);
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((sum: number, item) => sum + sizeOf(item), 0);
+  return 8;
 }
 
 async function readOrExplain(reader: ObjectReader, namespace: string, name: string, origin: string): Promise<V1Secret> {
@@ -101,21 +197,4 @@ async function readExplaining<T>(read: () => Promise<T>, what: string): Promise<
 
 function unavailable(message: string): CredentialsError {
   return new CredentialsError(message);
-}
-
-/**
- * Shares reads of the same Secret or ServiceAccount for `ttlMs`, so 1,000 Images naming one pull secret
- * do not read it 1,000 times per interval (the controller may only `get` Secrets, not watch them).
- */
-export function cachedObjectReader(reader: ObjectReader, clock: Clock, ttlMs: number): ObjectReader {
-  const reads = new SharedRequests<unknown>(clock);
-  const cached =
-    <T>(kind: string, read: (namespace: string, name: string) => Promise<T>) =>
-    (namespace: string, name: string) =>
-      reads.run(`${kind}/${namespace}/${name}`, clock.now() - ttlMs, () => read(namespace, name)) as Promise<T>;
-  return {
-    readSecret: cached('Secret', (ns, n) => reader.readSecret(ns, n)),
-    readServiceAccount: cached('ServiceAccount', (ns, n) => reader.readServiceAccount(ns, n)),
-    readConfigMap: cached('ConfigMap', (ns, n) => reader.readConfigMap(ns, n)),
-  };
 }

@@ -45,6 +45,22 @@ describe('errorForStatus', () => {
   });
 
   it.each([
+    ['999999999', 'it asked to retry in 999999999s, the controller waits at most 600s'],
+    [new Date(Date.now() + 86_400_000 * 365).toUTCString(), 'the controller waits at most 600s'],
+  ])('clamps Retry-After %s to ten minutes', (retryAfter, said) => {
+    const error = errorForStatus(429, { retryAfter }, undefined, context);
+    expect(error.retryAfterMs).toBe(600_000);
+    expect(error.message).toContain(said);
+  });
+
+  it("quotes at most three of a registry's error entries, each cut at 200 characters", () => {
+    const errors = Array.from({ length: 10_000 }, (_, i) => ({ code: 'DENIED', message: `${i} ${'x'.repeat(1_000)}` }));
+    const error = errorForStatus(500, {}, JSON.stringify({ errors }), context);
+    expect(error.message.length).toBeLessThan(1_000);
+    expect(error.message).toContain('; and 9997 more)');
+  });
+
+  it.each([
     [{ credentialSource: undefined, withCredentials: false }, 'registry 127.0.0.1:5000 requires credentials for apps/demo:latest and none were given'],
     [{ withCredentials: false }, 'registry 127.0.0.1:5000 requires credentials for apps/demo:latest and pull secret "regcred" has no entry for 127.0.0.1:5000'],
   ])('401 says what was missing', (overrides, message) => {

@@ -41,12 +41,32 @@ export function parseErrorBody(body: string | undefined): RegistryErrorEntry[] {
   }
 }
 
-/** `Retry-After` in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+/**
+ * The longest wait a registry's `Retry-After` can impose: a 429 delays every Image sharing the request,
+ * so `Retry-After: 999999999` must not park them for 31 years. Ten minutes outlasts the rate-limit
+ * windows registries announce per request (Docker Hub's pull limit resets over hours, but HEAD requests,
+ * what the controller sends, do not count against it).
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** `Retry-After` in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3), unclamped. */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The distribution error entries a message quotes, and how much of each: the body is the registry's. */
+const ENTRIES_IN_MESSAGE = 3;
+const ENTRY_TEXT_IN_MESSAGE = 200;
+
+function quotedEntries(entries: RegistryErrorEntry[]): string {
+  if (entries.length === 0) return '';
+  const clip = (text: string) => (text.length > ENTRY_TEXT_IN_MESSAGE ? `${text.slice(0, ENTRY_TEXT_IN_MESSAGE)}…` : text);
+  const shown = entries.slice(0, ENTRIES_IN_MESSAGE).map((e) => clip([e.code, e.message].filter(Boolean).join(': ')));
+  const more = entries.length > ENTRIES_IN_MESSAGE ? `; and ${entries.length - ENTRIES_IN_MESSAGE} more` : '';
+  return ` (${shown.join('; ')}${more})`;
 }
 
 /** The `RegistryError` for a status other than success; `body` is the (bounded) error body when read. */
@@ -58,7 +78,7 @@ export function errorForStatus(
 ): RegistryError {
   const { peer, subject } = context;
   const entries = parseErrorBody(body);
-  const said = entries.length > 0 ? ` (${entries.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ')})` : '';
+  const said = quotedEntries(entries);
   const fail = (reason: ImageReason, message: string, retryAfterMs?: number) =>
     new RegistryError(reason, message, { httpStatus: status, retryAfterMs });
 
@@ -69,8 +89,13 @@ export function errorForStatus(
   }
   if (status === 404) return fail(ImageReason.NotFound, `${peer} has no ${subject}${said}`);
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(headers.retryAfter);
-    const when = retryAfterMs === undefined ? '' : `; it asked to retry in ${Math.ceil(retryAfterMs / 1000)}s`;
+    const askedMs = parseRetryAfter(headers.retryAfter);
+    const retryAfterMs = askedMs === undefined ? undefined : Math.min(askedMs, MAX_RETRY_AFTER_MS);
+    const when =
+      askedMs === undefined
+        ? ''
+        : `; it asked to retry in ${Math.ceil(askedMs / 1000)}s` +
+          (askedMs > MAX_RETRY_AFTER_MS ? `, the controller waits at most ${MAX_RETRY_AFTER_MS / 1000}s` : '');
     return fail(ImageReason.RateLimited, `${peer} is rate limiting requests for ${subject}${when}${said}`, retryAfterMs);
   }
   if (status === 400 && entries.some((e) => e.code === 'NAME_INVALID' || e.code === 'TAG_INVALID')) {

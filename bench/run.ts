@@ -1,11 +1,14 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --only=scale,…]`: the controller's performance figures,
- * measured against real processes on loopback (docker-registry, etcd + kube-apiserver +
- * kube-controller-manager, the bundled controller under its dist/ ServiceAccount). Prints a table; with
- * --json, one JSON object as the last line of stdout. --quick scales every measurement down (well under
- * 3 minutes); --only runs some measurements (throughput, latency, dedup, scale). Progress goes to stderr.
+ * `npm run bench [-- --quick] [-- --json] [-- --only=scale,…] [-- --peer=flux|none]`: the controller's
+ * performance figures, measured against real processes on loopback (docker-registry, etcd +
+ * kube-apiserver + kube-controller-manager, the bundled controller under its dist/ ServiceAccount), and
+ * side by side with Flux's image-reflector-controller (bench/peer.ts; `--peer=none` leaves it out).
+ * Prints a table; with --json, one JSON object as the last line of stdout. --quick scales every
+ * measurement down; --only runs some measurements (throughput, latency, dedup, scale, peer). Progress
+ * goes to stderr.
  *
- * Needs what the e2e tests need: `npm run build`, scripts/e2e-setup.sh's binaries, docker-registry, skopeo.
+ * Needs what the e2e tests need: `npm run build`, scripts/e2e-setup.sh's binaries, docker-registry,
+ * skopeo; for the peer, `scripts/e2e-setup.sh --with-flux`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +17,7 @@ import { startRegistry } from '../test/support/registry.js';
 import { SupplyChainSystem } from '../test/support/supply-chain-system.js';
 import { measureDedup } from './dedup.js';
 import { measureLatency } from './latency.js';
+import { measurePeer, PEER_GOAL_KEYS, PEER_RATIO_KEYS, type PeerReport } from './peer.js';
 import { measureScale } from './scale.js';
 import { AdminApi, Cleanup, loadAverage, type BenchOptions, type Figure } from './support.js';
 import { measureThroughput } from './throughput.js';
@@ -30,22 +34,28 @@ const KEYS = [
   'schedule_lag_p99_s',
   'cpu_core_at_1000_per_s',
   'startup_ready_s',
+  ...PEER_GOAL_KEYS,
 ];
 
 /** What `--only` can name: each measurement and the keys it reports. */
-const MEASUREMENTS = ['throughput', 'latency', 'dedup', 'scale'] as const;
+const MEASUREMENTS = ['throughput', 'latency', 'dedup', 'scale', 'peer'] as const;
+/** What `--peer` can name; `none` leaves the comparison out. */
+const PEERS = ['flux', 'none'];
 type Measurement = (typeof MEASUREMENTS)[number];
 
 async function main(argv: string[]): Promise<number> {
+  argv = argv.flatMap((arg, i) => (arg === '--peer' ? [] : argv[i - 1] === '--peer' ? [`--peer=${arg}`] : [arg]));
   const onlyArg = argv.find((arg) => arg.startsWith('--only='));
   const only = onlyArg?.slice('--only='.length).split(',');
-  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg) && arg !== onlyArg);
-  const badOnly = only?.filter((name) => !(MEASUREMENTS as readonly string[]).includes(name)) ?? [];
-  if (unknown.length > 0 || badOnly.length > 0) {
-    console.error(`usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}]  (unknown: ${[...unknown, ...badOnly].join(' ')})`);
+  const peerArg = argv.find((arg) => arg.startsWith('--peer='));
+  const peer = peerArg?.slice('--peer='.length) ?? 'flux';
+  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg) && arg !== onlyArg && arg !== peerArg);
+  const bad = [...(only?.filter((name) => !(MEASUREMENTS as readonly string[]).includes(name)) ?? []), ...(PEERS.includes(peer) ? [] : [peerArg!])];
+  if (unknown.length > 0 || bad.length > 0) {
+    console.error(`usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}]  (unknown: ${[...unknown, ...bad].join(' ')})`);
     return 2;
   }
-  const runs = (measurement: Measurement) => only === undefined || only.includes(measurement);
+  const runs = (measurement: Measurement) => (measurement !== 'peer' || peer !== 'none') && (only === undefined || only.includes(measurement));
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
   const began = performance.now();
@@ -66,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
 
   const figures: Figure[] = [];
   const failures: string[] = [];
+  let peerReport: PeerReport | undefined;
   /** Runs one measurement; a failure is reported in the table, and the others still run. */
   const attempt = async (keys: string[], measure: () => Promise<Figure | Figure[]>) => {
     try {
@@ -103,6 +114,13 @@ async function main(argv: string[]): Promise<number> {
         () => measureScale(system, api, registry.host, layouts('scale'), options),
       );
     }
+    // Last: it runs each controller in turn, with none of the others' left running.
+    if (runs('peer')) {
+      await attempt(PEER_GOAL_KEYS, async () => {
+        peerReport = await measurePeer(system, api, registry, layouts('peer'), options);
+        return peerReport.figures;
+      });
+    }
   } catch (error) {
     failures.push(error instanceof Error ? error.message : String(error));
     options.progress(`FAILED: ${failures[failures.length - 1]}`);
@@ -117,12 +135,15 @@ async function main(argv: string[]): Promise<number> {
   const elapsedS = Math.round((performance.now() - began) / 1000);
   const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };
   console.log(table(ordered, quick, machineAtEnd));
+  if (peerReport) console.log(`\n${peerReport.table}`);
   if (json) {
     const report: Record<string, unknown> = { quick, machine: machineAtEnd };
     for (const figure of ordered) report[figure.key] = figure.value;
+    if (runs('peer')) for (const key of PEER_RATIO_KEYS) report[key] = peerReport?.ratios[key] ?? null;
     report.met = Object.fromEntries(ordered.filter((f) => f.met !== undefined).map((f) => [f.key, f.met]));
     report.notes = Object.fromEntries(ordered.filter((f) => f.notes).map((f) => [f.key, f.notes]));
     report.details = Object.fromEntries(ordered.filter((f) => f.details).map((f) => [f.key, f.details]));
+    if (peerReport) report.peer = peerReport.details;
     if (failures.length > 0) report.failures = failures;
     console.log(JSON.stringify(report));
   }

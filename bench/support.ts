@@ -104,27 +104,44 @@ export class AdminApi {
   }
 
   /** Creates Images `name(i)` for i in [from, to) with up to 32 requests in flight. */
-  async createImages(namespace: string, from: number, to: number, image: (i: number) => { name: string; spec: Record<string, unknown> }): Promise<void> {
+  createImages(namespace: string, from: number, to: number, image: (i: number) => { name: string; spec: Record<string, unknown> }): Promise<void> {
+    return this.createObjects(`/apis/example.com/v1/namespaces/${namespace}/images`, from, to, (i) => {
+      const { name, spec } = image(i);
+      return { apiVersion: 'example.com/v1', kind: 'Image', metadata: { name, namespace }, spec };
+    });
+  }
+
+  /** POSTs `object(i)` to the collection `path` for i in [from, to), up to 32 requests in flight; one that exists already is left as it is. */
+  async createObjects(path: string, from: number, to: number, object: (i: number) => { metadata: { name: string } }): Promise<void> {
     let next = from;
     const worker = async () => {
       for (let i = next++; i < to; i = next++) {
-        const { name, spec } = image(i);
-        const body = { apiVersion: 'example.com/v1', kind: 'Image', metadata: { name, namespace }, spec };
-        const { status, text } = await this.call('POST', `/apis/example.com/v1/namespaces/${namespace}/images`, body);
-        if (status !== 201 && status !== 409) throw new Error(`creating Image ${namespace}/${name}: ${status} ${text}`);
+        const body = object(i);
+        const { status, text } = await this.call('POST', path, body);
+        if (status !== 201 && status !== 409) throw new Error(`creating ${path}/${body.metadata.name}: ${status} ${text}`);
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
   }
 
-  async listImages(namespace: string): Promise<{ metadata: { name: string }; status?: { latestImage?: string } }[]> {
-    const { status, text } = await this.call('GET', `/apis/example.com/v1/namespaces/${namespace}/images`);
-    if (status !== 200) throw new Error(`listing Images in ${namespace}: ${status} ${text}`);
-    return (JSON.parse(text) as { items: [] }).items;
+  /** The items of a collection, e.g. `/apis/example.com/v1/namespaces/x/images`. */
+  async list<T>(path: string): Promise<T[]> {
+    const { status, text } = await this.call('GET', path);
+    if (status !== 200) throw new Error(`listing ${path}: ${status} ${text}`);
+    return (JSON.parse(text) as { items: T[] }).items;
+  }
+
+  listImages(namespace: string): Promise<{ metadata: { name: string }; status?: { latestImage?: string } }[]> {
+    return this.list(`/apis/example.com/v1/namespaces/${namespace}/images`);
   }
 
   /** Writes (POST, PATCH, PUT) the API server has served on Images, their status and Events, from its /metrics. */
-  async imageAndEventWrites(): Promise<{ total: number; byKind: Record<string, number> }> {
+  imageAndEventWrites(): Promise<{ total: number; byKind: Record<string, number> }> {
+    return this.writes(['images', 'events']);
+  }
+
+  /** Writes (POST, PATCH, PUT) the API server has served on `resources` (and their subresources), from its /metrics. */
+  async writes(resources: string[]): Promise<{ total: number; byKind: Record<string, number> }> {
     const { status, text } = await this.call('GET', '/metrics');
     if (status !== 200) throw new Error(`apiserver /metrics: ${status}`);
     const byKind: Record<string, number> = {};
@@ -132,7 +149,7 @@ export class AdminApi {
     for (const sample of parseMetrics(text)) {
       if (sample.name !== 'apiserver_request_total') continue;
       const { verb = '', resource = '', subresource = '' } = sample.labels;
-      if (!['POST', 'PATCH', 'PUT'].includes(verb) || !['images', 'events'].includes(resource)) continue;
+      if (!['POST', 'PATCH', 'PUT'].includes(verb) || !resources.includes(resource)) continue;
       const kind = `${verb} ${resource}${subresource ? `/${subresource}` : ''}`;
       byKind[kind] = (byKind[kind] ?? 0) + sample.value;
       total += sample.value;
@@ -220,6 +237,11 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** The pid of the bundled controller listening on `url`'s port (found by its command line). */
 export function controllerPid(url: string): number {
   const address = new URL(url).host;
+  return pidOf(`controller process listening on ${address}`, (cmdline) => cmdline.includes(controllerBundle) && cmdline.includes(address));
+}
+
+/** The pid of the one process whose command line (argv) `matches`. */
+export function pidOf(what: string, matches: (cmdline: string[]) => boolean): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmdline: string[];
@@ -228,9 +250,9 @@ export function controllerPid(url: string): number {
     } catch {
       continue;
     }
-    if (cmdline.includes(controllerBundle) && cmdline.includes(address)) return Number(entry);
+    if (matches(cmdline)) return Number(entry);
   }
-  throw new Error(`no controller process listening on ${address}`);
+  throw new Error(`no ${what}`);
 }
 
 /** VmRSS in bytes. */

@@ -5,6 +5,8 @@
 #
 #   scripts/e2e-setup.sh              build what is missing; last line: E2E_ASSETS=<dir>
 #   scripts/e2e-setup.sh --print-dir  print the asset directory and exit (the TS harness uses this)
+#   scripts/e2e-setup.sh --with-flux  also build Flux's image-reflector-controller, the peer that
+#                                     `npm run bench` compares with (npm test and CI never need it)
 #
 # E2E_ASSETS_DIR overrides the directory. A binary already in KUBEBUILDER_ASSETS is used instead of
 # building it. The default directory is outside the repo, keyed by the pinned versions, so every
@@ -22,6 +24,13 @@ assets="${E2E_ASSETS_DIR:-$HOME/.cache/simple-supply-chain/assets/$version_key}"
 if [[ "${1:-}" == "--print-dir" ]]; then
   echo "$assets"
   exit 0
+fi
+with_flux=false
+if [[ "${1:-}" == "--with-flux" ]]; then
+  with_flux=true
+elif [[ -n "${1:-}" ]]; then
+  echo "usage: $0 [--print-dir | --with-flux]" >&2
+  exit 2
 fi
 
 log() { echo "e2e-setup: $*" >&2; }
@@ -95,6 +104,13 @@ print_versions() {
   log "ytt: $("$(binary ytt)" version | head -1)"
 }
 
+# The bench's peer. Its binary's name carries the version, so a new pin builds anew without changing
+# the directory every other binary is cached in; the bench takes its CRDs from the module download.
+build_flux() {
+  check_pin flux github.com/fluxcd/image-reflector-controller "$FLUX_IMAGE_REFLECTOR_VERSION"
+  build "image-reflector-controller-$FLUX_IMAGE_REFLECTOR_VERSION" flux github.com/fluxcd/image-reflector-controller
+}
+
 main() {
   require_debian_commands
   mkdir -p "$assets"
@@ -121,6 +137,7 @@ main() {
   build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
   build cartographer cartographer github.com/vmware-tanzu/cartographer/cmd/cartographer
   build ytt ytt carvel.dev/ytt/cmd/ytt "-X carvel.dev/ytt/pkg/version.Version=${YTT_VERSION#v}"
+  if $with_flux; then build_flux; fi
   log "setup took $(elapsed_since "$started")"
 
   print_versions

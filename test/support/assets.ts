@@ -28,7 +28,7 @@ export interface Assets {
 
 /** Each binary from KUBEBUILDER_ASSETS when it has it (envtest's convention), else from the setup dir. */
 export async function findAssets(): Promise<Assets> {
-  const setupDir = (await run('bash', [setupScript, '--print-dir'])).trim();
+  const setupDir = await assetDir();
   const overrideDir = process.env.KUBEBUILDER_ASSETS;
   const binaries = {} as Record<BinaryName, string>;
   const missing: string[] = [];
@@ -41,6 +41,11 @@ export async function findAssets(): Promise<Assets> {
     throw new Error(`e2e binaries missing (${missing.join(', ')}) in ${setupDir}: run scripts/e2e-setup.sh`);
   }
   return { binaries, versions: readPinnedVersions() };
+}
+
+/** The directory scripts/e2e-setup.sh builds into. */
+export async function assetDir(): Promise<string> {
+  return (await run('bash', [setupScript, '--print-dir'])).trim();
 }
 
 export function readPinnedVersions(): Record<string, string> {
@@ -77,11 +82,16 @@ export async function describeVersions({ binaries, versions }: Assets): Promise<
  * version the tool module pins (resolved against its go.sum, so no checksum-database lookup).
  */
 export async function cartographerConfigDir(): Promise<string> {
-  const download = await run(goCommand(), ['mod', 'download', '-json', 'github.com/vmware-tanzu/cartographer'], {
-    cwd: join(toolsDir, 'cartographer'),
+  return join(await toolModuleDownload('cartographer', 'github.com/vmware-tanzu/cartographer'), 'config');
+}
+
+/** Where `module`, at the version the tool module `test/e2e/tools/<toolModule>` pins, is in the module cache (downloaded if need be). */
+export async function toolModuleDownload(toolModule: string, module: string): Promise<string> {
+  const download = await run(goCommand(), ['mod', 'download', '-json', module], {
+    cwd: join(toolsDir, toolModule),
     env: { ...process.env, GOTOOLCHAIN: 'local' },
   });
-  return join(JSON.parse(download).Dir, 'config');
+  return (JSON.parse(download) as { Dir: string }).Dir;
 }
 
 /** `go` from PATH, else the standard install location (as scripts/e2e-setup.sh looks for it). */

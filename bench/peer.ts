@@ -317,7 +317,7 @@ async function pushLatencies(contender: Contender, namespace: string, targets: W
 }
 
 /** Requests in the registry's access log between two byte offsets, by method and kind of path. */
-async function registryRequests(logFile: string, from: number, to: number): Promise<Record<string, number>> {
+export async function registryRequests(logFile: string, from: number, to: number): Promise<Record<string, number>> {
   const file = await open(logFile, 'r');
   try {
     const buffer = Buffer.alloc(to - from);

@@ -143,6 +143,16 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
       registry: pidOf('bench registry', (cmdline) => cmdline.includes(join(dirname(registry.logFile), 'config.yml'))),
     };
 
+    // What the cluster costs with no controller running, for reading the CPU figures.
+    progress(`peer: ${windowS} s with no controller running`);
+    const idleFrom = { at: performance.now(), apiserver: cpuSeconds(pids.apiserver), registry: cpuSeconds(pids.registry) };
+    await sleep(windowS * 1000);
+    const idleSeconds = (performance.now() - idleFrom.at) / 1000;
+    const idle = {
+      apiserverCores: round((cpuSeconds(pids.apiserver) - idleFrom.apiserver) / idleSeconds, 3),
+      registryCores: round((cpuSeconds(pids.registry) - idleFrom.registry) / idleSeconds, 3),
+    };
+
     const results: Result[] = [];
     for (const size of sizes) {
       for (const contender of contenders) {
@@ -155,7 +165,7 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
         );
       }
     }
-    return report(results, sizes, { windowS, pushes, quick });
+    return report(results, sizes, { windowS, pushes, quick, idle });
   } finally {
     await counter.stop();
   }
@@ -347,7 +357,15 @@ function ratio(ours: number | null | undefined, peer: number | null | undefined)
   return round(ours / peer, 3);
 }
 
-function report(results: Result[], sizes: number[], { windowS, pushes, quick }: { windowS: number; pushes: number; quick: boolean }): PeerReport {
+interface RunShape {
+  windowS: number;
+  pushes: number;
+  quick: boolean;
+  /** CPU with no controller running. */
+  idle: { apiserverCores: number; registryCores: number };
+}
+
+function report(results: Result[], sizes: number[], { windowS, pushes, quick, idle }: RunShape): PeerReport {
   const find = (contender: string, size: number) => results.find((r) => r.contender === contender && r.size === size);
   const ratios: Record<string, number | null> = {};
   sizes.forEach((size, index) => {
@@ -390,12 +408,13 @@ function report(results: Result[], sizes: number[], { windowS, pushes, quick }: 
   const tables = sizes.map((size) => sideBySide(size, find('ours', size), find('flux', size), find('flux-storage', size)));
   const table = [
     `peer comparison (${quick ? 'quick: scaled-down sizes' : 'full run'}): ours vs Flux image-reflector-controller ${FLUX_VERSION}, same control plane, registry, distinct tags, interval ${INTERVAL_S} s; ${windowS} s idle window, ${pushes} pushes`,
+    `with no controller running: kube-apiserver ${idle.apiserverCores} cores, docker-registry ${idle.registryCores} cores (included in the figures below)`,
     ...tables,
     '',
     'not like for like:',
     ...NOT_LIKE_FOR_LIKE.map((line) => `  - ${line}`),
   ].join('\n');
-  return { figures, ratios, table, details: { sizes, windowS, pushes, fluxVersion: FLUX_VERSION, results } };
+  return { figures, ratios, table, details: { sizes, windowS, pushes, fluxVersion: FLUX_VERSION, idle, results } };
 }
 
 function sideBySide(size: number, mine?: Result, fluxDefault?: Result, fluxStorage?: Result): string {

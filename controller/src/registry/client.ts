@@ -513,8 +513,10 @@ export class RegistryClient {
           body,
           signal: AbortSignal.any(signals),
           dispatcher,
-          // A registry's redirect target is seldom asked again (a CDN URL, a hostile registry's new port
-          // every check): its connection is closed after the answer instead of idling in a pool.
+          // undici closes the connection after every HEAD unless told otherwise (for servers that send a
+          // body with it), which made each check, a HEAD, open a new connection: `false` keeps it. A
+          // redirect target is seldom asked again (a CDN URL, a hostile registry's new port every check):
+          // its connection is closed after the answer instead of idling in a pool.
           reset: hop === 'redirect',
         });
         report(response.statusCode);

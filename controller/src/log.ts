@@ -1,12 +1,15 @@
 /**
- * Structured logs: one JSON object per line on stderr, so a cluster's log pipeline can index them.
+ * Structured logs: one JSON object per line on stderr, so a cluster's log pipeline can index them,
+ * written by pino behind the small Logger interface the rest of the controller uses. Lines carry
+ * `level` as a name (`"info"`), `time` as ISO 8601 and `msg`, as they did before pino.
  * Callers pass fields, never pre-formatted strings, and never secrets.
  */
+import { pino, type Logger as Pino } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: Record<LogLevel, true> = { debug: true, info: true, warn: true, error: true };
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -27,22 +30,32 @@ export interface LoggerOptions {
 }
 
 export function isLogLevel(value: string): value is LogLevel {
-  return value in LEVELS;
+  // Own keys only: `'toString' in LEVELS` is true, and pino would refuse such a level at start-up.
+  return Object.hasOwn(LEVELS, value);
 }
 
-export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {
-  const threshold = LEVELS[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? (() => new Date());
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (LEVELS[level] < threshold) return;
-    write(JSON.stringify({ time: now().toISOString(), level, msg, ...bound, ...fields }) + '\n');
-  };
+  const destination = options.write ? { write: options.write } : pino.destination({ dest: 2, sync: true });
+  return wrap(
+    pino(
+      {
+        level: options.level ?? 'info',
+        base: undefined,
+        timestamp: () => `,"time":"${now().toISOString()}"`,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    ),
+  );
+}
+
+function wrap(logger: Pino): Logger {
   return {
-    debug: (msg, fields) => emit('debug', msg, fields),
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-    with: (fields) => createLogger(options, { ...bound, ...fields }),
+    debug: (msg, fields) => logger.debug(fields ?? {}, msg),
+    info: (msg, fields) => logger.info(fields ?? {}, msg),
+    warn: (msg, fields) => logger.warn(fields ?? {}, msg),
+    error: (msg, fields) => logger.error(fields ?? {}, msg),
+    with: (fields) => wrap(logger.child(fields)),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The node options the controller runs with, wherever it is launched: the Dockerfile and the chart's
- * Deployment (as NODE_OPTIONS), `npm run controller`, and the test and benchmark harness
+ * Deployment (as NODE_OPTIONS), the bin launcher (which `npm run controller` runs), and the test and benchmark harness
  * (test/support/supply-chain-system.ts). test/charts/wiring.test.ts checks that each launcher uses them.
  *
  * Without them V8 sizes its heap for the host, not for the controller: on a 24 GiB machine a 32 MiB

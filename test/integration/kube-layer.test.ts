@@ -5,18 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../../controller/src/api/image.js';
 import { systemClock } from '../../controller/src/clock.js';
+import { LEASE_NAME } from '../../controller/src/defaults.js';
 import {
+  ALWAYS_LEADER,
   createKubeClient,
   EventRecorder,
   ImageInformer,
-  LEASE_NAME,
   LeaderElector,
   loadKubeConfig,
   RegistryEndpoints,
   type KubeClient,
 } from '../../controller/src/kube/index.js';
 import { createLogger } from '../../controller/src/log.js';
-import { ImageController } from '../../controller/src/reconcile/index.js';
+import { ImageController, NO_METRICS } from '../../controller/src/reconcile/index.js';
 import { sleep } from '../support/processes.js';
 import { ControlPlane } from '../support/control-plane.js';
 import { waitFor } from '../support/wait.js';
@@ -142,9 +143,10 @@ describe('kube layer against a real API server', () => {
       status: { patchImageStatus: (namespace, name, patch) => (writes.push(name), kube.patchImageStatus(namespace, name, patch)) },
       events: new EventRecorder({ writer: kube, clock: systemClock, log, instance: 'test' }),
       resolve: async (_image, reference) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(digest) }),
-      leadership: { isLeader: true },
+      leadership: ALWAYS_LEADER,
       clock: systemClock,
       log,
+      metrics: NO_METRICS,
       defaultIntervalMs: 1_000,
       concurrency: 4,
     });

@@ -1,11 +1,14 @@
 /**
- * The Image API (example.com/v1, kind Image): its TypeScript types and the OpenAPI schema the API
- * server enforces, defined once. The controller reads and writes these types; the ImageCrd construct
- * in charts/ builds the CustomResourceDefinition from the schema below, so the two cannot drift.
+ * The Image API (example.com/v1, kind Image), declared once: the OpenAPI schema the API server enforces
+ * is written here as a plain `as const` literal, and the TypeScript types the controller reads and
+ * writes are derived from it by json-schema-to-ts (`FromSchema`, types only: nothing of it reaches the
+ * bundle), so a field cannot be added to one and not the other. The ImageCrd construct in charts/ puts
+ * the same schema in the CustomResourceDefinition; api/image.test.ts checks both ways.
  *
  * The seed's contract is kept exactly: `spec.image` in, `status.latestImage` (repo@sha256:…) and
  * `status.complete` out. Cartographer's ClusterImageTemplate reads `.status.latestImage` as its imagePath.
  */
+import type { FromSchema } from 'json-schema-to-ts';
 
 export const IMAGE_GROUP = 'example.com';
 export const IMAGE_VERSION = 'v1';
@@ -21,28 +24,6 @@ export const MAX_INTERVAL = '24h';
 
 /** Longest `spec.image` the API server accepts: a registry name is at most 255 characters plus a 128-character tag. */
 export const MAX_IMAGE_REFERENCE_LENGTH = 512;
-
-export interface LocalObjectReference {
-  /** Name of an object in the Image's namespace. */
-  name: string;
-}
-
-export interface ImageSpec {
-  /** Reference to watch, `[host[:port]/]path[:tag]`; the tag defaults to `latest`. Never a digest. */
-  image: string;
-  /** How often to check, as a Go duration (`10s`, `1m30s`); the controller's `--interval` when unset. */
-  interval?: string;
-  /** Allow plain HTTP to this registry. Loopback hosts are always allowed, as Docker does. */
-  insecure?: boolean;
-  /** `kubernetes.io/dockerconfigjson` Secrets in the Image's namespace holding registry credentials. */
-  pullSecrets?: LocalObjectReference[];
-  /** Also use this ServiceAccount's `imagePullSecrets`. */
-  serviceAccountName?: string;
-  /** Secret with a `ca.crt` key: the CA of a registry whose certificate the system CAs do not trust. */
-  caSecretRef?: LocalObjectReference;
-  /** Stop checking and keep the last status. */
-  suspend?: boolean;
-}
 
 /**
  * Why an Image is or is not Ready. Every failure reason names something a person can go and fix;
@@ -76,64 +57,19 @@ export const ImageReason = {
 } as const;
 export type ImageReason = (typeof ImageReason)[keyof typeof ImageReason];
 
-/** A standard Kubernetes condition (metav1.Condition). The controller sets one of type `Ready`. */
-export interface ImageCondition {
-  type: 'Ready';
-  status: 'True' | 'False' | 'Unknown';
-  reason: ImageReason;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
-export interface ImageStatus {
-  /** `repo@sha256:…`: the seed's contract, and Cartographer's imagePath. */
-  latestImage?: string;
-  /** True once a digest has been resolved (kept from the seed). */
-  complete?: boolean;
-  /** The resolved digest; for a multi-arch image, the index's digest. */
-  digest?: string;
-  /** The media type of what the digest names. */
-  mediaType?: string;
-  /** The `metadata.generation` this status was computed from. */
-  observedGeneration?: number;
-  conditions?: ImageCondition[];
-}
-
-export interface ImageMetadata {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-export interface Image {
-  apiVersion: typeof IMAGE_API_VERSION;
-  kind: typeof IMAGE_KIND;
-  metadata: ImageMetadata;
-  spec: ImageSpec;
-  status?: ImageStatus;
-}
-
-/** A JSON-schema object in the OpenAPI v3 dialect the API server accepts for CRDs. */
-export type OpenApiSchema = { [key: string]: unknown };
-
 const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 
-const localObjectReference = (description: string): OpenApiSchema => ({
-  type: 'object',
-  description,
-  required: ['name'],
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 253, description: 'Name of the object in the Image\'s namespace.' },
-  },
-});
+const localObjectReference = <const D extends string>(description: D) =>
+  ({
+    type: 'object',
+    description,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 253, description: "Name of the object in the Image's namespace." },
+    },
+  }) as const;
 
-const specSchema: OpenApiSchema = {
+export const imageSpecSchema = {
   type: 'object',
   required: ['image'],
   properties: {
@@ -194,22 +130,26 @@ const specSchema: OpenApiSchema = {
       description: 'Stop checking and keep the last status.',
     },
   },
-};
+} as const;
 
-const conditionSchema: OpenApiSchema = {
+/** Longest condition message the API server accepts (metav1.Condition's limit). */
+export const MAX_CONDITION_MESSAGE_LENGTH = 32_768;
+
+/** A standard Kubernetes condition (metav1.Condition). The controller sets one of type `Ready`; others belong to someone else. */
+export const imageConditionSchema = {
   type: 'object',
   required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
   properties: {
     type: { type: 'string', maxLength: 316 },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
     reason: { type: 'string', maxLength: 1024 },
-    message: { type: 'string', maxLength: 32768 },
+    message: { type: 'string', maxLength: MAX_CONDITION_MESSAGE_LENGTH },
     lastTransitionTime: { type: 'string', format: 'date-time' },
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
   },
-};
+} as const;
 
-const statusSchema: OpenApiSchema = {
+export const imageStatusSchema = {
   type: 'object',
   properties: {
     latestImage: { type: 'string', description: 'repo@sha256:…, the digest reference the supply chain deploys.' },
@@ -219,15 +159,15 @@ const statusSchema: OpenApiSchema = {
     observedGeneration: { type: 'integer', format: 'int64' },
     conditions: {
       type: 'array',
-      items: conditionSchema,
+      items: imageConditionSchema,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
     },
   },
-};
+} as const;
 
 /** The schema of one Image, as `spec.versions[].schema.openAPIV3Schema` of the CRD. */
-export const imageSchema: OpenApiSchema = {
+export const imageSchema = {
   type: 'object',
   description: 'An image tag whose current digest the image controller keeps in status.latestImage.',
   required: ['spec'],
@@ -235,10 +175,63 @@ export const imageSchema: OpenApiSchema = {
     apiVersion: { type: 'string' },
     kind: { type: 'string' },
     metadata: { type: 'object' },
-    spec: specSchema,
-    status: statusSchema,
+    spec: imageSpecSchema,
+    status: imageStatusSchema,
   },
+} as const;
+
+/** A JSON-schema object in the OpenAPI v3 dialect the API server accepts for CRDs. */
+export type OpenApiSchema = { readonly [keyword: string]: unknown };
+
+/**
+ * What a schema's objects hold, without the `[key: string]: unknown` that FromSchema adds wherever
+ * `additionalProperties` is unset (the API server prunes unknown fields, so there are none to read).
+ */
+type Known<T> = T extends readonly (infer U)[] ? Known<U>[] : T extends object ? { -readonly [K in keyof T as string extends K ? never : K]: Known<T[K]> } : T;
+
+/**
+ * Kubernetes' ObjectMeta, as far as the controller reads it. A CRD may not declare `metadata` beyond
+ * `type: object` (the API server owns it), so this is the one part of Image whose type is written by hand.
+ */
+export interface ImageMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export type ImageSpec = Known<FromSchema<typeof imageSpecSchema>>;
+export type ImageStatus = Known<FromSchema<typeof imageStatusSchema>>;
+export type ImageCondition = Known<FromSchema<typeof imageConditionSchema>>;
+export type LocalObjectReference = Known<FromSchema<ReturnType<typeof localObjectReference>>>;
+/**
+ * An Image as the API server returns it: the schema's spec and status, and the apiVersion, kind and
+ * metadata the API server fills in (the schema cannot say which they are, so only they are given here).
+ */
+export type Image = Omit<Known<FromSchema<typeof imageSchema>>, 'apiVersion' | 'kind' | 'metadata'> & {
+  apiVersion: typeof IMAGE_API_VERSION;
+  kind: typeof IMAGE_KIND;
+  metadata: ImageMetadata;
 };
+
+/** A core/v1 Event to record against an Image. */
+export interface ImageEvent {
+  type: 'Normal' | 'Warning';
+  reason: ImageReason;
+  message: string;
+}
+
+/**
+ * The Image's namespace. Images are namespaced, so the API server always sets it; a hand-made object
+ * without one is read the way kubectl reads it, as `default`, by everything that keys or writes by it.
+ */
+export function imageNamespace(image: Pick<Image, 'metadata'>): string {
+  return image.metadata.namespace ?? 'default';
+}
 
 /** `kubectl get images` columns: the seed showed IMAGE and LATEST. */
 export const imagePrinterColumns = [

@@ -28,6 +28,12 @@ describe('run flags', () => {
     expect(values).toMatchObject({ interval: 30_000, concurrency: 4, leaderElect: true, leaseNamespace: 'image-system', registryAlias: ['a:5000=b:5000', 'c=d'] });
   });
 
+  it('turns a boolean off with --no-<flag>, over its environment variable', () => {
+    expect(parseFlags(RUN_FLAGS, ['--no-leader-elect'], { IMAGE_CONTROLLER_LEADER_ELECT: 'true' }).values.leaderElect).toBe(false);
+    expect(parseFlags(RUN_FLAGS, ['--leader-elect'], {}).values.leaderElect).toBe(true);
+    expect(parseFlags(RUN_FLAGS, ['-h'], {}).help).toBe(true);
+  });
+
   it('repeats list flags and splits commas', () => {
     const { values } = parseFlags(RUN_FLAGS, ['--registry-alias', 'a=b', '--registry-alias=c=d', '--allowed-registries', 'localhost:5000, *.example.com'], {});
     expect(values.registryAlias).toEqual(['a=b', 'c=d']);
@@ -40,7 +46,9 @@ describe('run flags', () => {
     [['--interval', '500ms'], /--interval: must be at least 1s/],
     [['--concurrency', '0'], /--concurrency must be a whole number/],
     [['--log-level', 'loud'], /--log-level: must be debug, info, warn or error/],
-    [['--leader-elect=maybe'], /--leader-elect must be true or false/],
+    [['--log-level', 'toString'], /--log-level: must be debug, info, warn or error/],
+    [['--leader-elect=maybe'], /--leader-elect takes no value; write --leader-elect or --no-leader-elect/],
+    [['-x'], /unknown flag -x/],
     [['--namespace'], /--namespace needs a value/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseFlags(RUN_FLAGS, argv, {})).toThrow(message);

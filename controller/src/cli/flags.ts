@@ -1,8 +1,10 @@
 /**
  * Command-line flags, each with an environment variable (`IMAGE_CONTROLLER_<NAME>`, for a Deployment's
  * env), a default and a help line, declared once in a table: parsing, `--help` and its test all read it.
- * A flag given on the command line wins over its environment variable.
+ * A flag given on the command line wins over its environment variable. node:util's parseArgs reads argv;
+ * this module adds the table, the environment layer, typed values and the help text.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration, formatDuration } from '../reconcile/duration.js';
 
 export const ENV_PREFIX = 'IMAGE_CONTROLLER_';
@@ -47,48 +49,47 @@ export function envName(key: string): string {
 }
 
 /**
- * Parses `argv` (`--name value`, `--name=value`, `--flag` for booleans; list flags repeat or take commas)
- * over `env`. Returns the values and the remaining positional arguments; `--help` sets `help`.
+ * Parses `argv` with node:util's parseArgs (`--name value`, `--name=value`; `--flag` and `--no-flag` for
+ * booleans; list flags repeat or take commas) over `env`. Returns the values and the positional
+ * arguments; `--help`/`-h` sets `help`.
  */
 export function parseFlags<T extends FlagTable>(table: T, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { values: FlagValues<T>; positional: string[]; help: boolean } {
-  const byName = new Map(Object.keys(table).map((key) => [flagName(key), key]));
-  const given = new Map<string, string[]>();
-  const positional: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name, inline] = splitOnce(arg.slice(2), '=');
-    const key = byName.get(name);
-    if (!key) throw new FlagError(`unknown flag --${name} (see --help)`);
-    const spec = table[key]!;
-    let raw = inline;
-    if (raw === undefined && spec.kind === 'boolean') raw = 'true';
-    if (raw === undefined) {
-      raw = argv[++i];
-      if (raw === undefined) throw new FlagError(`--${name} needs a value ${spec.placeholder ?? ''}`.trim());
-    }
-    given.set(key, [...(given.get(key) ?? []), raw]);
+  const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
+  for (const [key, spec] of Object.entries(table)) options[flagName(key)] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: true };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true, allowNegative: true });
+  } catch (error) {
+    throw new FlagError(describeParseError(error, table));
   }
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(table)) {
-    const fromArgs = given.get(key);
+    const given = parsed.values[flagName(key)] as (string | boolean)[] | undefined;
     const fromEnv = env[envName(key)] ?? (spec.fallbackEnv ? env[spec.fallbackEnv] : undefined);
-    const source = fromArgs ? `--${flagName(key)}` : envName(key);
-    const raws = fromArgs ?? (fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : undefined);
+    const source = given ? `--${flagName(key)}` : envName(key);
+    const raws = given?.map(String) ?? (fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : undefined);
     const value = raws === undefined ? spec.default : parseValue(spec, raws, source);
     const problem = value === undefined ? undefined : (spec.check as ((v: unknown) => string | undefined) | undefined)?.(value);
     if (problem) throw new FlagError(`${source}: ${problem}`);
     values[key] = value;
   }
-  return { values: values as FlagValues<T>, positional, help };
+  return { values: values as FlagValues<T>, positional: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** parseArgs' errors in this CLI's words: the flag, what is wrong, where to look. */
+function describeParseError(error: unknown, table: FlagTable): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const flag = /'(-{1,2}[^' =]+)/.exec(message ?? '')?.[1] ?? '';
+  const spec = table[Object.keys(table).find((key) => `--${flagName(key)}` === flag) ?? ''];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${flag} (see --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (spec?.kind === 'boolean') return `${flag} takes no value; write ${flag} or --no-${flag.slice(2)}`;
+      return `${flag} needs a value ${spec?.placeholder ?? ''}`.trim();
+    default:
+      return message ?? String(error);
+  }
 }
 
 function parseValue(spec: AnyFlagSpec, raws: string[], source: string): unknown {
@@ -133,9 +134,4 @@ function describe(key: string, spec: AnyFlagSpec): string {
           : String(spec.default));
   const env = [envName(key), spec.fallbackEnv].filter(Boolean).map((e) => `$${e}`).join(', ');
   return `${spec.help}${shown === undefined ? '' : ` (default ${shown})`} [${env}]`;
-}
-
-function splitOnce(text: string, separator: string): [string, string | undefined] {
-  const at = text.indexOf(separator);
-  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }

@@ -7,12 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { sleep, systemClock, type Clock } from '../clock.js';
-import { DEFAULT_HTTP_PORT, REQUEST_TIMEOUT_MS } from '../defaults.js';
+import { DEFAULT_HTTP_PORT, LEASE_NAME, REQUEST_TIMEOUT_MS } from '../defaults.js';
 import {
+  ALWAYS_LEADER,
   createKubeClient,
   EventRecorder,
   ImageInformer,
-  LEASE_NAME,
   LeaderElector,
   loadKubeConfig,
   parseRegistryAlias,
@@ -23,7 +23,7 @@ import {
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
 import { createImageResolver, ImageController, parseDuration, RegistryPolicy } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
-import { ControllerMetrics, ControllerServer, showsPushedDigest, watchesPushedTag } from '../server/index.js';
+import { ControllerServer, PrometheusMetrics, showsPushedDigest, watchesPushedTag } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
 
 export const RUN_FLAGS = {
@@ -91,24 +91,10 @@ export async function startController(options: RunOptions, overrides: StartOverr
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   if (options.leaderElect && !options.leaseNamespace) throw new FlagError('--leader-elect needs --lease-namespace or $POD_NAMESPACE');
 
-  // The elector and the metrics call into the controller, which needs the elector: late-bound through `controller`.
-  let controller: ImageController;
-  const elector = options.leaderElect
-    ? new LeaderElector({
-        store: kube.leaseStore(options.leaseNamespace!, LEASE_NAME),
-        identity,
-        clock,
-        log,
-        onStartedLeading: () => controller.startedLeading(),
-        onStoppedLeading: () => controller.stoppedLeading(),
-      })
-    : undefined;
-  const leadership = elector ?? { isLeader: true };
-  const metrics = new ControllerMetrics({
-    queueDepth: () => controller.queueDepth,
-    imagesWatched: () => controller.size,
-    isLeader: () => leadership.isLeader,
-  });
+  // Built in dependency order: the controller subscribes to the elector and reports to the metrics.
+  const elector = options.leaderElect ? new LeaderElector({ store: kube.leaseStore(options.leaseNamespace!, LEASE_NAME), identity, clock, log }) : undefined;
+  const leadership = elector ?? ALWAYS_LEADER;
+  const metrics = new PrometheusMetrics();
   const registry = new RegistryClient({
     requestTimeoutMs: options.requestTimeout,
     allowedRegistries: options.allowedRegistries,
@@ -124,7 +110,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
     log,
   });
   const policy = new RegistryPolicy({ allowed: options.allowedRegistries });
-  controller = new ImageController({
+  const controller = new ImageController({
     status: kube,
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
     resolve: createImageResolver({
@@ -137,14 +123,9 @@ export async function startController(options: RunOptions, overrides: StartOverr
     leadership,
     clock,
     log,
+    metrics,
     defaultIntervalMs: options.interval,
     concurrency: options.concurrency,
-    onChecked: ({ reason, digestChanged }) => {
-      metrics.checks.inc({ reason });
-      if (digestChanged) metrics.digestChanges.inc();
-    },
-    onStatusPatchFailed: (code) => metrics.statusPatchFailures.inc({ code: code === undefined ? 'error' : String(code) }),
-    onCheckStarted: (lateMs) => metrics.scheduleLag.observe(lateMs / 1000),
   });
   const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: controller, clock, log });
   const server = new ControllerServer({
@@ -153,7 +134,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
     notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
     notificationToken: options.notificationToken,
     onPush: (pushed) =>
-      pushed.reduce((count, tag) => count + controller.recheck((image) => watchesPushedTag(image, [tag]), (image) => showsPushedDigest(image, tag)), 0),
+      pushed.reduce((count, tag) => count + controller.recheck((reference) => watchesPushedTag(reference, [tag]), (image) => showsPushedDigest(image, tag)), 0),
     log,
   });
 

@@ -8,11 +8,18 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../api/image.js';
-import type { ImageEvent } from '../reconcile/reconcile.js';
+import { IMAGE_API_VERSION, IMAGE_KIND, ImageReason, imageNamespace, type Image, type ImageEvent } from '../api/image.js';
 import { describeApiError, type EventWriter } from './client.js';
 
 export const EVENT_SOURCE = 'image-controller';
+const EVENT_TYPES = ['Normal', 'Warning'] as const;
+
+/** One Event per (Image, type, reason). */
+function recordedKey(image: Image, event: Pick<ImageEvent, 'type' | 'reason'>): string {
+  // join() makes one flat string; a template literal would keep a tree of its nine parts (~290 bytes) for
+  // as long as the key is remembered, which is the life of every Image that has had an Event.
+  return [imageNamespace(image), image.metadata.name, image.metadata.uid ?? '', event.type, event.reason].join('/');
+}
 
 interface Recorded {
   namespace: string;
@@ -38,10 +45,8 @@ export class EventRecorder {
 
   async record(image: Image, event: ImageEvent): Promise<void> {
     const { writer, clock, log } = this.#options;
-    const namespace = image.metadata.namespace ?? 'default';
-    // join() makes one flat string; a template literal would keep a tree of its nine parts (~290 bytes) for
-    // as long as the key is remembered, which is the life of every Image that has had an Event.
-    const key = [namespace, image.metadata.name, image.metadata.uid ?? '', event.type, event.reason].join('/');
+    const namespace = imageNamespace(image);
+    const key = recordedKey(image, event);
     const now = new Date(clock.now());
     try {
       const previous = this.#recorded.get(key);
@@ -64,9 +69,8 @@ export class EventRecorder {
   }
 
   /** Drops what is remembered about a deleted Image's Events. */
-  forget(namespace: string, name: string): void {
-    const prefix = `${namespace}/${name}/`;
-    for (const key of this.#recorded.keys()) if (key.startsWith(prefix)) this.#recorded.delete(key);
+  forget(image: Image): void {
+    for (const type of EVENT_TYPES) for (const reason of Object.values(ImageReason)) this.#recorded.delete(recordedKey(image, { type, reason }));
   }
 
   #newEvent(image: Image, namespace: string, name: string, event: ImageEvent, now: Date): CoreV1Event {

@@ -3,5 +3,5 @@ export { apiStatus, createKubeClient, describeApiError, type ApiRefusal, loadKub
 export { RegistryAccessCache, type RegistryAccess } from './credentials.js';
 export { EventRecorder } from './events.js';
 export { ImageInformer, type ImageCacheHandlers } from './informer.js';
-export { LEASE_NAME, LeaderElector, type Leadership } from './leader.js';
+export { ALWAYS_LEADER, LeaderElector, type Leadership } from './leader.js';
 export { parseLocalRegistryHosting, parseRegistryAlias, RegistryEndpoints, type LocalRegistryHosting } from './local-registry.js';

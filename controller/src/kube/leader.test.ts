@@ -39,14 +39,9 @@ class FakeLeaseStore implements LeaseStore {
 }
 
 function elector(store: LeaseStore, clock: ManualClock, identity: string, transitions: string[] = []) {
-  return new LeaderElector({
-    store,
-    identity,
-    clock,
-    log,
-    onStartedLeading: () => transitions.push(`${identity} started`),
-    onStoppedLeading: () => transitions.push(`${identity} stopped`),
-  });
+  const leader = new LeaderElector({ store, identity, clock, log });
+  leader.onChange((leading) => transitions.push(`${identity} ${leading ? 'started' : 'stopped'}`));
+  return leader;
 }
 
 describe('LeaderElector', () => {

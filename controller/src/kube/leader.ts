@@ -12,8 +12,6 @@ import { LEASE_NAME } from '../defaults.js';
 import type { Logger } from '../log.js';
 import { apiStatus, type LeaseStore } from './client.js';
 
-export { LEASE_NAME };
-
 export interface LeaderElectorOptions {
   store: LeaseStore;
   /** This replica's name in `holderIdentity` (the pod name plus a random suffix). */
@@ -26,17 +24,21 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** Pause between attempts to acquire or renew. @default 2 s */
   retryPeriodMs?: number;
-  onStartedLeading?: () => void;
-  onStoppedLeading?: () => void;
 }
 
-/** Whether this replica may write; a constant `true` when leader election is off. */
+/** Whether this replica may write, and news of when that changes. */
 export interface Leadership {
   readonly isLeader: boolean;
+  /** Calls `listener` each time this replica starts (true) or stops (false) leading. */
+  onChange(listener: (leading: boolean) => void): void;
 }
+
+/** Leader election off: this replica always leads. */
+export const ALWAYS_LEADER: Leadership = { isLeader: true, onChange: () => undefined };
 
 export class LeaderElector implements Leadership {
   readonly #options: Required<LeaderElectorOptions>;
+  readonly #listeners: ((leading: boolean) => void)[] = [];
   readonly #stopping = new AbortController();
   #loop?: Promise<void>;
   #leading = false;
@@ -51,8 +53,6 @@ export class LeaderElector implements Leadership {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
-      onStartedLeading: () => undefined,
-      onStoppedLeading: () => undefined,
       ...options,
     };
   }
@@ -60,6 +60,10 @@ export class LeaderElector implements Leadership {
   /** True only while the last renewal is younger than the renew deadline, even if the loop is stuck. */
   get isLeader(): boolean {
     return this.#leading && this.#options.clock.now() - this.#lastRenewAt < this.#options.renewDeadlineMs;
+  }
+
+  onChange(listener: (leading: boolean) => void): void {
+    this.#listeners.push(listener);
   }
 
   start(): void {
@@ -132,8 +136,7 @@ export class LeaderElector implements Leadership {
 
   #setLeading(leading: boolean): void {
     this.#leading = leading;
-    if (leading) this.#options.onStartedLeading();
-    else this.#options.onStoppedLeading();
+    for (const listener of this.#listeners) listener(leading);
   }
 
   #remember(lease: V1Lease, at: number): void {

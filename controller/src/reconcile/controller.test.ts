@@ -1,13 +1,15 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
-import { ImageReason, type Image, type ImageStatus } from '../api/image.js';
+import { ImageReason, type Image, type ImageEvent, type ImageStatus } from '../api/image.js';
 import type { ImageStatusWriter } from '../kube/client.js';
 import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import { firstPeriod, ImageController, imageKey, NOTIFICATION_LOOK_AGAIN_MS } from './controller.js';
-import type { ImageEvent } from './reconcile.js';
+import { RecordingMetrics } from '../testing/metrics.js';
+import { ImageController, NOTIFICATION_LOOK_AGAIN_MS } from './controller.js';
+import { imageKey } from './image-record.js';
+import { firstPeriod } from './next-check.js';
 import { createImageResolver } from './resolver.js';
 
 const log = createLogger({ write: () => undefined });
@@ -48,9 +50,24 @@ class FakeApiServer implements ImageStatusWriter {
 
 type Answer = { digest: string } | { error: RegistryError };
 
-function setup(
-  options: { leader?: boolean; logLines?: string[]; onStatusPatchFailed?: (code: number | undefined) => void; random?: () => number } = {},
-) {
+/** Leadership a test hands over and takes back. */
+class TestLeadership {
+  isLeader: boolean;
+  readonly #listeners: ((leading: boolean) => void)[] = [];
+  constructor(isLeader = true) {
+    this.isLeader = isLeader;
+  }
+  onChange(listener: (leading: boolean) => void): void {
+    this.#listeners.push(listener);
+  }
+  /** Changes leadership and says so, as the elector does. */
+  set(leading: boolean): void {
+    this.isLeader = leading;
+    for (const listener of this.#listeners) listener(leading);
+  }
+}
+
+function setup(options: { leader?: boolean; logLines?: string[]; random?: () => number } = {}) {
   const clock = new ManualClock();
   const api = new FakeApiServer();
   const answers: Answer[] = [];
@@ -60,7 +77,8 @@ function setup(
     if ('error' in answer) throw answer.error;
     return { digest: answer.digest, mediaType: OCI_INDEX, latestImage: ref.digestReference(answer.digest) };
   });
-  const leadership = { isLeader: options.leader ?? true };
+  const leadership = new TestLeadership(options.leader ?? true);
+  const metrics = new RecordingMetrics();
   const controller = new ImageController({
     status: api,
     events: api.eventSink,
@@ -71,7 +89,7 @@ function setup(
     defaultIntervalMs: 10_000,
     concurrency: 16,
     random: options.random ?? (() => 0.5),
-    onStatusPatchFailed: options.onStatusPatchFailed,
+    metrics,
   });
   const add = (...images: Image[]) => {
     for (const image of images) api.stored.set(imageKey(image), image);
@@ -83,6 +101,7 @@ function setup(
     controller,
     resolveDigest,
     leadership,
+    metrics,
     add,
     answer: (...next: Answer[]) => answers.push(...next),
     setAnswer: (answer: Answer) => (nextAnswer = answer),
@@ -227,9 +246,10 @@ describe('ImageController', () => {
         checkPolicy: async () => undefined,
         clock,
       }),
-      leadership: { isLeader: true },
+      leadership: new TestLeadership(),
       clock,
       log,
+      metrics: new RecordingMetrics(),
       defaultIntervalMs: 10_000,
       concurrency: 16,
       random: () => 0,
@@ -266,7 +286,7 @@ describe('ImageController', () => {
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     setAnswer({ digest: DIGEST_B });
     await clock.advance(1_000);
-    expect(controller.recheck((image) => image.spec.image.endsWith('/demo'))).toBe(1);
+    expect(controller.recheck((reference) => reference.repository === 'apps/demo')).toBe(1);
     await clock.advance(0);
     expect(resolveDigest).toHaveBeenCalledTimes(3);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
@@ -303,8 +323,7 @@ describe('ImageController', () => {
 
   it('a refused status patch (403) is logged with the reason and the missing permission, counted, and retried until allowed', async () => {
     const logLines: string[] = [];
-    const failures: (number | undefined)[] = [];
-    const { clock, api, add, setAnswer } = setup({ logLines, onStatusPatchFailed: (code) => failures.push(code) });
+    const { clock, api, add, setAnswer, metrics } = setup({ logLines });
     add(makeImage('demo'));
     await clock.advance(0);
     const message = 'images.example.com "demo" is forbidden: User "system:serviceaccount:image-controller-system:image-controller" cannot patch resource "images/status" in API group "example.com" in the namespace "default"';
@@ -312,7 +331,7 @@ describe('ImageController', () => {
     setAnswer({ digest: DIGEST_B });
 
     await clock.advance(FIRST_PERIOD_MS + 1_000 + 2_000);
-    expect(failures).toEqual([403, 403, 403]);
+    expect(metrics.patchFailures).toEqual([403, 403, 403]);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
     expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved']);
     const refusal = JSON.parse(logLines.find((line) => line.includes('could not patch Image status'))!);
@@ -325,12 +344,11 @@ describe('ImageController', () => {
   });
 
   it('a standby checks nothing until it leads', async () => {
-    const { clock, api, add, controller, leadership, resolveDigest } = setup({ leader: false });
+    const { clock, api, add, leadership, resolveDigest } = setup({ leader: false });
     add(makeImage('demo'));
     await clock.advance(30_000);
     expect(resolveDigest).not.toHaveBeenCalled();
-    leadership.isLeader = true;
-    controller.startedLeading();
+    leadership.set(true);
     await clock.advance(0);
     expect(api.patches).toHaveLength(1);
   });
@@ -387,5 +405,59 @@ describe('ImageController', () => {
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     expect(patch).toHaveBeenCalledTimes(2);
     expect(api.patches).toHaveLength(1);
+  });
+
+  it('an Image its status patch finds gone is forgotten in one step: its key is not run again', async () => {
+    // The old controller's remove() ran inside the check, which then put the failure count back and
+    // rescheduled the deleted key at once: a second check started ([0, 0] below had two entries).
+    const { clock, controller, metrics, resolveDigest } = setup();
+    controller.replaceAll([makeImage('demo')]); // the informer's copy; the API server has none
+    await clock.advance(60_000);
+    expect(metrics.lateness).toEqual([0]);
+    expect(resolveDigest).toHaveBeenCalledTimes(1);
+    expect(controller.size).toBe(0);
+    expect(metrics.images).toBe(0);
+    expect(clock.pendingDelays()).toEqual([]);
+  });
+
+  it('losing the lead during a check pauses the Image instead of failing it', async () => {
+    const { clock, api, add, leadership, metrics, resolveDigest, setAnswer } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    setAnswer({ digest: DIGEST_B });
+    const patch = api.patchImageStatus.bind(api);
+    let lapsed = false;
+    // The lead lapses while the registry is asked: the elector has not said so yet.
+    resolveDigest.mockImplementationOnce(async (ref: ImageReference) => {
+      leadership.isLeader = false;
+      lapsed = true;
+      return { digest: DIGEST_B, mediaType: OCI_INDEX, latestImage: ref.digestReference(DIGEST_B) };
+    });
+    vi.spyOn(api, 'patchImageStatus').mockImplementation(patch);
+    await clock.advance(FIRST_PERIOD_MS);
+    expect(lapsed).toBe(true);
+    expect(api.patchImageStatus).not.toHaveBeenCalled(); // a replica that does not lead never writes
+    expect(metrics.patchFailures).toEqual([]);
+    // Not a failure: no 1 s retry; it waits, paused, for the elector's word.
+    leadership.set(false);
+    await clock.advance(60_000);
+    expect(resolveDigest).toHaveBeenCalledTimes(2);
+    expect(metrics.leader).toBe(false);
+    leadership.set(true);
+    await clock.advance(0);
+    expect(resolveDigest).toHaveBeenCalledTimes(3);
+    expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
+    expect(metrics.leader).toBe(true);
+  });
+
+  it('reports each check with the registry the Image names, and the cache size', async () => {
+    const { clock, add, metrics } = setup();
+    add(makeImage('demo'), makeImage('bad', { interval: 'soon' }));
+    await clock.advance(0);
+    expect(metrics.images).toBe(2);
+    expect(metrics.checks.map(({ registry, reason, digestChanged }) => ({ registry, reason, digestChanged })).sort((a, b) => a.reason.localeCompare(b.reason))).toEqual([
+      { registry: 'localhost:5000', reason: 'DigestResolved', digestChanged: true },
+      { registry: '', reason: 'InvalidSpec', digestChanged: false },
+    ]);
   });
 });

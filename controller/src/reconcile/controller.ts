@@ -1,36 +1,36 @@
 /**
  * The loop: the informer's cache of Images drives a scheduler, each due Image goes through `reconcile`,
- * and its result is applied — a status merge patch only when something changed, Events, the next check.
+ * its result is applied — a status merge patch only when something changed, Events — and next-check.ts
+ * says when to come back. One record per Image (image-record.ts) holds all that is known about it.
  * Only the leader checks and writes; a standby keeps its cache warm and waits.
  */
-import type { Image } from '../api/image.js';
+import { imageNamespace, type Image, type ImageEvent } from '../api/image.js';
 import type { Clock } from '../clock.js';
 import { describeApiError, type ImageStatusWriter } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/informer.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, intervalOf, reconcile, type ImageEvent, type ReconcileResult } from './reconcile.js';
+import type { ImageReference } from '../registry/index.js';
+import { imageKey, newRecord, refreshRecord, type ImageRecord } from './image-record.js';
+import type { ControllerMetrics } from './metrics.js';
+import { nextCheck, type CheckEnd } from './next-check.js';
+import { reconcile, type ReconcileResult } from './reconcile.js';
 import type { ImageResolver } from './resolver.js';
 import { readyCondition } from './status.js';
 import { CheckScheduler } from './scheduler.js';
 
 export interface ImageControllerOptions {
   status: ImageStatusWriter;
-  events: { record(image: Image, event: ImageEvent): Promise<void>; forget(namespace: string, name: string): void };
+  events: { record(image: Image, event: ImageEvent): Promise<void>; forget(image: Image): void };
   resolve: ImageResolver;
   leadership: Leadership;
   clock: Clock;
   log: Logger;
+  metrics: ControllerMetrics;
   /** `--interval`. */
   defaultIntervalMs: number;
   /** `--concurrency`. */
   concurrency: number;
-  /** Called after every check, for metrics. */
-  onChecked?: (result: Pick<ReconcileResult, 'reason' | 'digestChanged'>) => void;
-  /** Called when the API server refuses or fails a status patch (HTTP status, undefined without an answer), for metrics. */
-  onStatusPatchFailed?: (code: number | undefined) => void;
-  /** Called as each check starts with how late it is against its due time, for metrics. */
-  onCheckStarted?: (lateMs: number) => void;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
 }
@@ -43,45 +43,26 @@ export interface ImageControllerOptions {
  */
 export const NOTIFICATION_LOOK_AGAIN_MS = [100, 300, 1_000, 3_000] as const;
 
-/** The delay after an Image's first check: uniform in (0, interval], never later than the interval promises. */
-export function firstPeriod(intervalMs: number, random: () => number): number {
-  return Math.max(1, Math.round(intervalMs * (1 - random())));
-}
-
-export function imageKey(image: Pick<Image, 'metadata'>): string {
-  return `${image.metadata.namespace ?? ''}/${image.metadata.name}`;
-}
-
 export class ImageController implements ImageCacheHandlers {
   readonly #options: ImageControllerOptions;
-  readonly #images = new Map<string, Image>();
+  readonly #random: () => number;
+  readonly #records = new Map<string, ImageRecord>();
   readonly #scheduler: CheckScheduler;
-  readonly #failures = new Map<string, number>();
-  /**
-   * When each Image's last check ended: its next check needs a registry answer started after that, which
-   * its own previous answer (started during that check, a few ms after the check began) never is.
-   */
-  readonly #lastCheckAt = new Map<string, number>();
-  /** Notifications received per Image: its next check needs a registry answer started after it. */
-  readonly #notifiedAt = new Map<string, number>();
   /** Pending looks again after notifications (cancelled by stop). */
   readonly #lookAgainTimers = new Set<() => void>();
 
   constructor(options: ImageControllerOptions) {
     this.#options = options;
-    this.#scheduler = new CheckScheduler({
-      clock: options.clock,
-      concurrency: options.concurrency,
-      log: options.log,
-      run: (key) => this.#check(key),
-      onStart: options.onCheckStarted,
-    });
+    this.#random = options.random ?? Math.random;
+    this.#scheduler = new CheckScheduler({ clock: options.clock, concurrency: options.concurrency, log: options.log, run: (key) => this.#check(key), metrics: options.metrics });
     if (!options.leadership.isLeader) this.#scheduler.pause();
+    options.metrics.leading(options.leadership.isLeader);
+    options.leadership.onChange((leading) => (leading ? this.#startedLeading() : this.#stoppedLeading()));
   }
 
   /** Images in the cache. */
   get size(): number {
-    return this.#images.size;
+    return this.#records.size;
   }
 
   /** Checks due and waiting for a worker. */
@@ -91,71 +72,38 @@ export class ImageController implements ImageCacheHandlers {
 
   upsert = (image: Image): void => {
     const key = imageKey(image);
-    const previous = this.#images.get(key);
-    this.#images.set(key, image);
-    // A new Image, a recreated one or a spec change is checked now; a status echo of our own patch is not.
-    const specChanged = !previous || previous.metadata.uid !== image.metadata.uid || previous.metadata.generation !== image.metadata.generation;
-    if (specChanged) {
-      if (previous?.metadata.uid !== image.metadata.uid) this.#forgetHistory(key);
-      this.#scheduler.expedite(key);
+    const record = this.#records.get(key);
+    if (record && record.image.metadata.uid === image.metadata.uid) {
+      // A spec change is checked now; a status echo of our own patch is not.
+      if (refreshRecord(record, image, this.#options.defaultIntervalMs)) this.#scheduler.expedite(key);
+      return;
     }
+    // New, or deleted and recreated under the same name: nothing of the old one's history applies.
+    if (record) this.#options.events.forget(record.image);
+    this.#records.set(key, newRecord(image, this.#options.defaultIntervalMs));
+    this.#options.metrics.imagesWatched(this.#records.size);
+    this.#scheduler.expedite(key);
   };
 
   remove = (image: Image): void => {
-    const key = imageKey(image);
-    this.#images.delete(key);
-    this.#scheduler.cancel(key);
-    this.#forgetHistory(key);
-    this.#options.events.forget(image.metadata.namespace ?? '', image.metadata.name);
+    this.#forget(imageKey(image));
   };
 
   replaceAll = (images: readonly Image[]): void => {
     const present = new Set(images.map(imageKey));
-    for (const image of [...this.#images.values()]) if (!present.has(imageKey(image))) this.remove(image);
+    for (const key of [...this.#records.keys()]) if (!present.has(key)) this.#forget(key);
     for (const image of images) this.upsert(image);
   };
 
   /**
-   * Checks at once every Image `matches` selects, with a fresh registry answer (a push notification), and
-   * again after each NOTIFICATION_LOOK_AGAIN_MS while `settled` (its status shows the pushed digest) is
-   * false for some of them. Returns how many were scheduled now.
+   * Checks at once every Image whose reference `matches` (a push notification), with a fresh registry
+   * answer, and again after each NOTIFICATION_LOOK_AGAIN_MS while `settled` (its status shows the pushed
+   * digest) is false for some of them. Returns how many were scheduled now.
    */
-  recheck(matches: (image: Image) => boolean, settled: (image: Image) => boolean = () => false): number {
-    const count = this.#recheckNow(matches);
-    if (count > 0) this.#lookAgain(0, (image) => matches(image) && !settled(image));
+  recheck(matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean = () => false): number {
+    const count = this.#recheckNow(matches, () => false);
+    if (count > 0) this.#lookAgain(0, matches, settled);
     return count;
-  }
-
-  #lookAgain(step: number, matches: (image: Image) => boolean): void {
-    const delay = NOTIFICATION_LOOK_AGAIN_MS[step];
-    if (delay === undefined) return;
-    const cancel = this.#options.clock.setTimer(() => {
-      this.#lookAgainTimers.delete(cancel);
-      if (this.#recheckNow(matches) > 0) this.#lookAgain(step + 1, matches);
-    }, delay - (NOTIFICATION_LOOK_AGAIN_MS[step - 1] ?? 0));
-    this.#lookAgainTimers.add(cancel);
-  }
-
-  #recheckNow(matches: (image: Image) => boolean): number {
-    const now = this.#options.clock.now();
-    let count = 0;
-    for (const [key, image] of this.#images) {
-      if (!matches(image) || image.spec.suspend) continue;
-      this.#notifiedAt.set(key, now);
-      this.#scheduler.expedite(key);
-      count++;
-    }
-    return count;
-  }
-
-  /** This replica became leader: check everything now, the previous leader's schedule is unknown. */
-  startedLeading(): void {
-    for (const key of this.#images.keys()) this.#scheduler.expedite(key);
-    this.#scheduler.resume();
-  }
-
-  stoppedLeading(): void {
-    this.#scheduler.pause();
   }
 
   /** Takes no more work; resolves when the checks in progress have finished. */
@@ -165,82 +113,111 @@ export class ImageController implements ImageCacheHandlers {
     return this.#scheduler.stop();
   }
 
-  #forgetHistory(key: string): void {
-    this.#failures.delete(key);
-    this.#lastCheckAt.delete(key);
-    this.#notifiedAt.delete(key);
+  /** Deleting an Image is this one step: its record, its schedule and its Events' memory go together. */
+  #forget(key: string): void {
+    const record = this.#records.get(key);
+    if (!record) return;
+    this.#records.delete(key);
+    this.#scheduler.cancel(key);
+    this.#options.events.forget(record.image);
+    this.#options.metrics.imagesWatched(this.#records.size);
+  }
+
+  /** This replica became leader: check everything now, the previous leader's schedule is unknown. */
+  #startedLeading(): void {
+    this.#options.metrics.leading(true);
+    for (const key of this.#records.keys()) this.#scheduler.expedite(key);
+    this.#scheduler.resume();
+  }
+
+  #stoppedLeading(): void {
+    this.#options.metrics.leading(false);
+    this.#scheduler.pause();
+  }
+
+  #lookAgain(step: number, matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean): void {
+    const delay = NOTIFICATION_LOOK_AGAIN_MS[step];
+    if (delay === undefined) return;
+    const cancel = this.#options.clock.setTimer(() => {
+      this.#lookAgainTimers.delete(cancel);
+      if (this.#recheckNow(matches, settled) > 0) this.#lookAgain(step + 1, matches, settled);
+    }, delay - (NOTIFICATION_LOOK_AGAIN_MS[step - 1] ?? 0));
+    this.#lookAgainTimers.add(cancel);
+  }
+
+  #recheckNow(matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean): number {
+    const now = this.#options.clock.now();
+    let count = 0;
+    for (const record of this.#records.values()) {
+      const { spec } = record;
+      if (!spec.valid || spec.suspended || !matches(spec.reference) || settled(record.image)) continue;
+      record.notifiedAt = now;
+      this.#scheduler.expedite(record.key);
+      count++;
+    }
+    return count;
   }
 
   async #check(key: string): Promise<void> {
-    const { clock, log, leadership, defaultIntervalMs, random } = this.#options;
-    const image = this.#images.get(key);
-    if (!image) return;
-    const intervalMs = intervalOf(image, defaultIntervalMs);
-    if (!leadership.isLeader) {
-      // Leadership lapsed before the scheduler was paused; `startedLeading` expedites it again.
-      this.#scheduler.schedule(key, intervalMs);
-      return;
-    }
+    const { clock, leadership, metrics } = this.#options;
+    const record = this.#records.get(key);
+    if (!record) return;
+    if (!leadership.isLeader) return this.#schedule(record, { kind: 'paused' });
+    const { image, spec } = record;
     const startedAt = clock.now();
-    const previousCheckAt = this.#lastCheckAt.get(key);
     // A shared registry answer serves this check if it is at most an interval old and started after this
     // Image's previous check ended (so a lone Image never gets its own answer back), and after any
     // notification. With periods of exactly the interval, the Images on one tag make one request per interval.
-    const notBefore = Math.max(startedAt - intervalMs, (previousCheckAt ?? -Infinity) + 1, this.#notifiedAt.get(key) ?? -Infinity);
-    const failures = this.#failures.get(key) ?? 0;
-    const result = await reconcile(
-      image,
-      { resolve: (img, reference) => this.#options.resolve(img, reference, notBefore), defaultIntervalMs, random },
-      new Date(startedAt),
-      failures,
-    );
-    if (this.#images.get(key)?.metadata.uid !== image.metadata.uid) return; // deleted or recreated meanwhile
-    this.#lastCheckAt.set(key, clock.now());
-    if ((this.#notifiedAt.get(key) ?? Infinity) <= startedAt) this.#notifiedAt.delete(key);
-    const imageLog = log.with({ namespace: image.metadata.namespace, image: image.metadata.name });
-    if (!(await this.#apply(key, image, result, imageLog))) {
-      const retries = failures + 1;
-      this.#failures.set(key, retries);
-      this.#scheduler.schedule(key, backoffDelay(retries, intervalMs, random));
-      return;
+    const notBefore = Math.max(startedAt - spec.intervalMs, (record.lastCheckAt ?? -Infinity) + 1, record.notifiedAt ?? -Infinity);
+    const result = await reconcile(image, spec, { resolve: (img, reference) => this.#options.resolve(img, reference, notBefore) }, new Date(startedAt));
+    if (this.#records.get(key) !== record) return; // deleted or recreated meanwhile
+    record.lastCheckAt = clock.now();
+    if ((record.notifiedAt ?? Infinity) <= startedAt) record.notifiedAt = undefined;
+    const imageLog = this.#options.log.with({ namespace: image.metadata.namespace, image: image.metadata.name });
+    const written = await this.#apply(record, result, imageLog);
+    if (this.#records.get(key) !== record) return; // found gone by the patch, or deleted while it ran
+    if (written.kind === 'resolved' || written.kind === 'failed' || written.kind === 'idle') {
+      metrics.checked({ registry: spec.valid ? spec.reference.registry : '', reason: result.reason, digestChanged: result.digestChanged, durationMs: record.lastCheckAt - startedAt });
+      this.#logResult(result, image, imageLog);
     }
-    this.#options.onChecked?.(result);
-    this.#logResult(result, image, imageLog);
-    this.#failures.set(key, result.failures);
     // A spec changed during the check (say, unsuspended) is checked again at once, whatever this result said.
-    if (this.#images.get(key)?.metadata.generation !== image.metadata.generation) this.#scheduler.schedule(key, 0);
-    else if (result.nextCheckInMs === undefined) this.#scheduler.cancel(key);
-    // After its first check an Image's phase is set once, anywhere in its interval, so Images listed or
-    // created together are spread evenly instead of polling in a burst; from then on its period is exact.
-    else if (previousCheckAt === undefined && result.failures === 0) this.#scheduler.schedule(key, firstPeriod(result.nextCheckInMs, random ?? Math.random));
-    else this.#scheduler.schedule(key, result.nextCheckInMs);
+    if (record.spec !== spec) this.#scheduler.schedule(key, 0);
+    else this.#schedule(record, written);
   }
 
-  /** Writes the status patch and Events; false when the write failed (retried with backoff). */
-  async #apply(key: string, image: Image, result: ReconcileResult, log: Logger): Promise<boolean> {
-    const { status, events, leadership } = this.#options;
-    if (!leadership.isLeader) return false;
+  #schedule(record: ImageRecord, end: CheckEnd): void {
+    const next = nextCheck(record, end, this.#random);
+    record.failures = next.failures;
+    record.phased = next.phased;
+    if (next.delayMs === undefined) this.#scheduler.cancel(record.key);
+    else this.#scheduler.schedule(record.key, next.delayMs);
+  }
+
+  /** Writes the status patch and Events; says how the check ended once written. */
+  async #apply(record: ImageRecord, result: ReconcileResult, log: Logger): Promise<CheckEnd> {
+    const { status, events, leadership, metrics } = this.#options;
+    const { image } = record;
+    if (!leadership.isLeader) return { kind: 'paused' };
     if (result.statusPatch) {
-      const { namespace = '', name } = image.metadata;
       try {
-        const updated = await status.patchImageStatus(namespace, name, result.statusPatch);
+        const updated = await status.patchImageStatus(imageNamespace(image), image.metadata.name, result.statusPatch);
         if (!updated) {
-          this.remove(image);
-          return true;
+          this.#forget(record.key);
+          return { kind: 'idle' };
         }
         // Diff the next check against what was written, not against a watch event that may lag; but
         // never replace a newer object the watch delivered during the check (a spec change).
-        if (this.#images.get(key) === image) this.#images.set(key, updated);
+        if (record.image === image) record.image = updated;
       } catch (error) {
         // A 403 here is RBAC: the message names the permission the controller's ClusterRole lacks.
         const { code, reason, message } = describeApiError(error);
         log.warn('could not patch Image status', { code, reason, error: message, patch: Object.keys(result.statusPatch) });
-        this.#options.onStatusPatchFailed?.(code);
-        return false;
+        metrics.statusPatchFailed(code);
+        return { kind: 'patchFailed' };
       }
     }
     for (const event of result.events) await events.record(image, event);
-    return true;
+    return result.end;
   }
 
   #logResult(result: ReconcileResult, image: Image, log: Logger): void {

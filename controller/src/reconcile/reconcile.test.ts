@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ImageReason, type ImageSpec, type ImageStatus } from '../api/image.js';
+import { ImageReason, type Image, type ImageSpec, type ImageStatus } from '../api/image.js';
 import { RegistryError } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
-import { backoffDelay, reconcile, type Resolution } from './reconcile.js';
+import { parseSpec } from './image-record.js';
+import { reconcile, type Resolution } from './reconcile.js';
 
 const NOW = new Date('2025-01-01T00:00:00.000Z');
 const resolution = (digest: string): Resolution => ({ digest, mediaType: OCI_INDEX, latestImage: `localhost:5000/apps/demo@${digest}` });
@@ -14,28 +15,20 @@ const resolvedStatus: ImageStatus = {
   observedGeneration: 1,
   conditions: [{ type: 'Ready', status: 'True', reason: ImageReason.DigestResolved, message: `localhost:5000/apps/demo:latest resolved to ${DIGEST_A}`, lastTransitionTime: NOW.toISOString(), observedGeneration: 1 }],
 };
-/** No jitter: random() = 0.5 puts every delay exactly on its nominal value. */
-const deps = (answer: () => Promise<Resolution>) => ({ resolve: answer, defaultIntervalMs: 10_000, random: () => 0.5 });
+const check = (image: Image, answer: () => Promise<Resolution>) => reconcile(image, parseSpec(image, 10_000), { resolve: answer }, NOW);
 
 describe('reconcile decisions', () => {
-  it.each<{ name: string; spec?: Partial<ImageSpec>; status?: ImageStatus; answer: () => Promise<Resolution>; failures?: number; expected: Record<string, unknown> }>([
+  it.each<{ name: string; spec?: Partial<ImageSpec>; status?: ImageStatus; answer: () => Promise<Resolution>; expected: Record<string, unknown> }>([
     {
       name: 'first digest: patch, Normal event, next check at the default interval',
       answer: async () => resolution(DIGEST_A),
-      expected: { reason: ImageReason.DigestResolved, digestChanged: true, nextCheckInMs: 10_000, failures: 0, events: [expect.objectContaining({ type: 'Normal', reason: 'DigestResolved' })] },
+      expected: { reason: ImageReason.DigestResolved, digestChanged: true, end: { kind: 'resolved' }, events: [expect.objectContaining({ type: 'Normal', reason: 'DigestResolved' })] },
     },
     {
       name: 'same digest: no patch, no event',
       status: resolvedStatus,
       answer: async () => resolution(DIGEST_A),
-      expected: { statusPatch: undefined, events: [], digestChanged: false, nextCheckInMs: 10_000 },
-    },
-    {
-      name: 'spec.interval sets the next check',
-      spec: { interval: '1m30s' },
-      status: resolvedStatus,
-      answer: async () => resolution(DIGEST_A),
-      expected: { nextCheckInMs: 90_000 },
+      expected: { statusPatch: undefined, events: [], digestChanged: false, end: { kind: 'resolved' } },
     },
     {
       name: 'new digest: event names the old and new digests',
@@ -44,17 +37,17 @@ describe('reconcile decisions', () => {
       expected: { digestChanged: true, events: [expect.objectContaining({ message: expect.stringContaining(`(was ${DIGEST_A})`) })] },
     },
     {
-      name: 'suspended: no registry call, keeps status, no next check',
+      name: 'suspended: no registry call, keeps status, idle',
       spec: { suspend: true },
       status: resolvedStatus,
       answer: async () => Promise.reject(new Error('must not be called')),
-      expected: { reason: ImageReason.Suspended, nextCheckInMs: undefined, events: [] },
+      expected: { reason: ImageReason.Suspended, end: { kind: 'idle' }, events: [] },
     },
     {
-      name: 'digest reference: InvalidSpec, no next check',
+      name: 'digest reference: InvalidSpec, idle',
       spec: { image: `localhost:5000/apps/demo@${DIGEST_A}` },
       answer: async () => Promise.reject(new Error('must not be called')),
-      expected: { reason: ImageReason.InvalidSpec, nextCheckInMs: undefined, events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec' })] },
+      expected: { reason: ImageReason.InvalidSpec, end: { kind: 'idle' }, events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec' })] },
     },
     {
       name: 'interval out of range: InvalidSpec',
@@ -63,60 +56,31 @@ describe('reconcile decisions', () => {
       expected: { reason: ImageReason.InvalidSpec },
     },
     {
-      name: 'first failure retries after 1 s',
+      name: 'a registry failure: Warning event, failed',
       status: resolvedStatus,
       answer: async () => Promise.reject(new RegistryError(ImageReason.RegistryUnavailable, 'connection refused')),
-      expected: { reason: ImageReason.RegistryUnavailable, failures: 1, nextCheckInMs: 1_000 },
+      expected: { reason: ImageReason.RegistryUnavailable, end: { kind: 'failed' }, events: [expect.objectContaining({ type: 'Warning', reason: 'RegistryUnavailable' })] },
     },
     {
-      name: 'fourth failure in a row retries after 8 s',
-      status: resolvedStatus,
-      failures: 3,
-      answer: async () => Promise.reject(new RegistryError(ImageReason.RegistryUnavailable, 'connection refused')),
-      expected: { failures: 4, nextCheckInMs: 8_000 },
-    },
-    {
-      name: 'Retry-After longer than the backoff wins',
+      name: "the registry's Retry-After goes to the next-check decision",
       answer: async () => Promise.reject(new RegistryError(ImageReason.RateLimited, 'slow down', { retryAfterMs: 42_000 })),
-      expected: { reason: ImageReason.RateLimited, nextCheckInMs: 42_000 },
+      expected: { reason: ImageReason.RateLimited, end: { kind: 'failed', retryAfterMs: 42_000 } },
     },
     {
       name: 'an unexpected error is RegistryUnavailable',
       answer: async () => Promise.reject(new TypeError('boom')),
       expected: { reason: ImageReason.RegistryUnavailable, events: [expect.objectContaining({ message: expect.stringContaining('boom') })] },
     },
-  ])('$name', async ({ spec, status, answer, failures, expected }) => {
-    const result = await reconcile(makeImage('demo', spec, status), deps(answer), NOW, failures);
+  ])('$name', async ({ spec, status, answer, expected }) => {
+    const result = await check(makeImage('demo', spec, status), answer);
     expect(result).toMatchObject(expected);
   });
 
   it('a failure keeps latestImage and sets Ready=False with the registry message', async () => {
-    const result = await reconcile(
-      makeImage('demo', {}, resolvedStatus),
-      deps(async () => Promise.reject(new RegistryError(ImageReason.NotFound, 'tag latest not found'))),
-      NOW,
-    );
+    const result = await check(makeImage('demo', {}, resolvedStatus), async () => Promise.reject(new RegistryError(ImageReason.NotFound, 'tag latest not found')));
     expect(result.statusPatch).toEqual({
       conditions: [expect.objectContaining({ status: 'False', reason: ImageReason.NotFound, message: 'tag latest not found' })],
     });
   });
 
-  it.each([
-    [1, 10_000, 1_000],
-    [2, 10_000, 2_000],
-    [4, 10_000, 8_000],
-    [5, 10_000, 10_000],
-    [40, 10_000, 10_000],
-    [3, 2_000, 2_000],
-    [9, 3_600_000, 256_000],
-    [10, 3_600_000, 300_000],
-    [40, 3_600_000, 300_000],
-  ])('backoff after %i failures with a %i ms interval is %i ms', (failures, interval, delay) => {
-    expect(backoffDelay(failures, interval, () => 0.5)).toBe(delay);
-  });
-
-  it('jitter stays within ±10%', () => {
-    expect(backoffDelay(1, 10_000, () => 0)).toBe(900);
-    expect(backoffDelay(1, 10_000, () => 0.999999)).toBe(1_100);
-  });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_DELAY_MS, systemClock } from '../clock.js';
 import { createLogger } from '../log.js';
 import { ManualClock } from '../testing/manual-clock.js';
+import { RecordingMetrics } from '../testing/metrics.js';
 import { CheckScheduler } from './scheduler.js';
 
 const log = createLogger({ write: () => undefined });
@@ -15,6 +16,7 @@ function setup(concurrency = 16, runImpl?: (key: string) => Promise<void>) {
     clock,
     concurrency,
     log,
+    metrics: new RecordingMetrics(),
     run: async (key) => {
       runs.push({ key, at: clock.now() - start });
       running++;
@@ -92,19 +94,22 @@ describe('CheckScheduler', () => {
   });
 
   it('reports how late each check starts: a check waiting for a worker is late by the wait', async () => {
-    const late: number[] = [];
+    const metrics = new RecordingMetrics();
     const clock = new ManualClock();
     const scheduler = new CheckScheduler({
       clock,
       concurrency: 1,
       log,
       run: () => new Promise<void>((resolve) => clock.setTimer(resolve, 300)),
-      onStart: (lateMs) => late.push(lateMs),
+      metrics,
     });
     scheduler.schedule('a', 1_000);
     scheduler.schedule('b', 1_000);
-    await clock.advance(2_000);
-    expect(late).toEqual([0, 300]);
+    await clock.advance(1_000);
+    expect(metrics.depth).toBe(1); // b waits for a's worker
+    await clock.advance(1_000);
+    expect(metrics.lateness).toEqual([0, 300]);
+    expect(metrics.depth).toBe(0);
   });
 
   it('never runs a key twice at once: falling due while running runs it again afterwards', async () => {
@@ -143,6 +148,17 @@ describe('CheckScheduler', () => {
     await clock.advance(0);
     expect(runs).toEqual([{ key: 'a', at: 5_000 }]);
   });
+
+  it('compacts stale heap entries: 500k reschedules of 100 keys keep the heap near the live keys', async () => {
+    const { clock, scheduler, runs } = setup();
+    for (let i = 0; i < 500_000; i++) scheduler.schedule(`key-${i % 100}`, 1_000 + (i % 997));
+    expect(scheduler.heapSize).toBeLessThanOrEqual(2_048);
+    await clock.advance(10_000);
+    // Each key runs once, at its last plan.
+    expect(runs).toHaveLength(100);
+    expect(new Set(runs.map((r) => r.key)).size).toBe(100);
+    expect(runs.find((r) => r.key === 'key-99')?.at).toBe(1_000 + (499_999 % 997));
+  }, 60_000);
 
   it('a failing check is logged and does not stop the others', async () => {
     const { clock, scheduler, runs } = setup(1, async (key) => {

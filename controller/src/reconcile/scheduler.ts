@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { ControllerMetrics } from './metrics.js';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -13,9 +14,12 @@ export interface SchedulerOptions {
   /** Checks one key; expected to call `schedule` for its next check. Rejections are logged, never thrown. */
   run: (key: string) => Promise<void>;
   log: Logger;
-  /** Called as each check starts with how late it starts against its due time (for the schedule-lag metric). */
-  onStart?: (lateMs: number) => void;
+  /** Told how late each check starts against its due time, and how many wait for a worker. */
+  metrics: Pick<ControllerMetrics, 'checkStarted' | 'queueDepth'>;
 }
+
+/** Below this many heap entries stale ones are left for #dropStale; compacting a small heap gains nothing. */
+const COMPACT_ABOVE = 1_024;
 
 interface HeapEntry {
   due: number;
@@ -51,6 +55,7 @@ export class CheckScheduler {
     this.#due.set(key, due);
     this.#ready.delete(key);
     push(this.#heap, { due, seq: this.#seq++, key });
+    if (this.#heap.length > COMPACT_ABOVE && this.#heap.length > 2 * this.#due.size) this.#compact();
     this.#arm();
   }
 
@@ -78,13 +83,14 @@ export class CheckScheduler {
     this.#pump();
   }
 
+  /** Heap entries, live and stale: at most twice the keys with a due time (or COMPACT_ABOVE). */
+  get heapSize(): number {
+    return this.#heap.length;
+  }
+
   /** Checks due now and waiting for a worker. */
   get waiting(): number {
     return this.#ready.size + this.#again.size;
-  }
-
-  get running(): number {
-    return this.#running.size;
   }
 
   /** Takes no more work and resolves when the checks in progress have finished. */
@@ -111,6 +117,20 @@ export class CheckScheduler {
     }, next.due - this.#options.clock.now());
   }
 
+  /**
+   * Rebuilds the heap from the live due times. Each reschedule leaves its old entry behind until it
+   * reaches the top; without this, 500k reschedules of a few Images would hold ~1M entries (+56 MiB).
+   * Run when stale entries outnumber live ones, so its O(n) cost is paid once per n reschedules.
+   */
+  #compact(): void {
+    const live = this.#heap.filter((entry) => this.#due.get(entry.key) === entry.due);
+    // Several entries of one key may share a due time; keep the newest.
+    const newest = new Map<string, HeapEntry>();
+    for (const entry of live) if ((newest.get(entry.key)?.seq ?? -1) < entry.seq) newest.set(entry.key, entry);
+    this.#heap.length = 0;
+    for (const entry of [...newest.values()].sort((a, b) => (before(a, b) ? -1 : 1))) this.#heap.push(entry); // a sorted array is a heap
+  }
+
   #dropStale(): void {
     while (this.#heap[0] && this.#due.get(this.#heap[0].key) !== this.#heap[0].due) pop(this.#heap);
   }
@@ -127,14 +147,16 @@ export class CheckScheduler {
   }
 
   #pump(): void {
-    while (!this.#paused && !this.#stopped && this.#running.size < this.#options.concurrency) {
+    const { metrics, clock, concurrency } = this.#options;
+    while (!this.#paused && !this.#stopped && this.#running.size < concurrency) {
       const next = this.#ready.entries().next();
-      if (next.done) return;
+      if (next.done) break;
       const [key, due] = next.value;
       this.#ready.delete(key);
-      this.#options.onStart?.(this.#options.clock.now() - due);
+      metrics.checkStarted(clock.now() - due);
       this.#start(key);
     }
+    metrics.queueDepth(this.waiting);
   }
 
   #start(key: string): void {

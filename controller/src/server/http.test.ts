@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { makeImage } from '../testing/images.js';
 import { ControllerServer, parseListenAddress } from './http.js';
-import { ControllerMetrics } from './metrics.js';
+import { parseImageReference } from '../registry/index.js';
+import { MAX_REGISTRY_LABELS, PrometheusMetrics } from './metrics.js';
 import { NOTIFICATION_MEDIA_TYPE, watchesPushedTag, type PushedTag } from './notifications.js';
 
 const log = createLogger({ write: () => undefined });
@@ -25,14 +26,14 @@ afterEach(async () => {
 
 async function start(options: { token?: string; synced?: boolean } = {}) {
   const rechecked: string[][] = [];
-  const metrics = new ControllerMetrics({ queueDepth: () => 3, imagesWatched: () => images.length, isLeader: () => true });
+  const metrics = new PrometheusMetrics();
   server = new ControllerServer({
     address: '127.0.0.1:0',
     metrics,
     notReadyReason: () => (options.synced === false ? 'not synced' : undefined),
     notificationToken: options.token,
     onPush: (pushed: PushedTag[]) => {
-      const matched = images.filter((image) => watchesPushedTag(image, pushed)).map((i) => i.metadata.name);
+      const matched = images.filter((image) => watchesPushedTag(parseImageReference(image.spec.image), pushed)).map((i) => i.metadata.name);
       rechecked.push(matched);
       return matched.length;
     },
@@ -79,7 +80,7 @@ describe('/notifications', () => {
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ rechecking: 1 });
     expect(rechecked).toEqual([['demo']]);
-    expect(metrics.notifications.value({ result: 'accepted' })).toBe(1);
+    expect((await metrics.expose()).body).toContain('image_controller_notifications_total{result="accepted"} 1');
   });
 
   it('accepts a valid envelope that names no Image (the registry would retry anything else forever)', async () => {
@@ -114,20 +115,23 @@ describe('health, readiness and metrics', () => {
 
   it('/metrics is Prometheus text with every metric the controller promises', async () => {
     const { url, metrics } = await start();
-    metrics.recordRegistryRequest({ host: 'localhost:5000', status: 200, durationMs: 12 });
-    metrics.checks.inc({ reason: 'DigestResolved' });
-    metrics.digestChanges.inc();
-    metrics.scheduleLag.observe(0.003);
+    metrics.recordRegistryRequest({ status: 200, durationMs: 12 });
+    metrics.checked({ registry: 'localhost:5000', reason: 'DigestResolved', digestChanged: true, durationMs: 20 });
+    metrics.checkStarted(3);
+    metrics.queueDepth(3);
+    metrics.imagesWatched(3);
+    metrics.leading(true);
     const response = await fetch(url('/metrics'));
     expect(response.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await response.text();
     for (const line of [
-      'image_controller_registry_requests_total{host="localhost:5000",code="200"} 1',
-      'image_controller_registry_request_duration_seconds_bucket{host="localhost:5000",le="0.025"} 1',
-      'image_controller_registry_request_duration_seconds_bucket{host="localhost:5000",le="0.01"} 0',
-      'image_controller_registry_request_duration_seconds_count{host="localhost:5000"} 1',
+      'image_controller_registry_requests_total{code="200"} 1',
+      'image_controller_registry_request_duration_seconds_bucket{le="0.025"} 1',
+      'image_controller_registry_request_duration_seconds_bucket{le="0.01"} 0',
+      'image_controller_registry_request_duration_seconds_count 1',
       'image_controller_digest_changes_total 1',
-      'image_controller_checks_total{reason="DigestResolved"} 1',
+      'image_controller_checks_total{registry="localhost:5000",reason="DigestResolved"} 1',
+      'image_controller_check_duration_seconds_bucket{le="0.025",registry="localhost:5000"} 1',
       'image_controller_queue_depth 3',
       'image_controller_images 3',
       'image_controller_leader 1',
@@ -138,6 +142,15 @@ describe('health, readiness and metrics', () => {
       expect(text).toContain(line);
     }
     expect(text).toMatch(/^nodejs_heap_size_used_bytes [1-9]\d*$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes [1-9]\d*$/m);
+  });
+
+  it('labels at most MAX_REGISTRY_LABELS registries; Images naming more are counted as "other"', async () => {
+    const metrics = new PrometheusMetrics();
+    for (let i = 0; i < MAX_REGISTRY_LABELS + 10; i++) metrics.checked({ registry: `r${i}.example`, reason: 'DigestResolved', digestChanged: false, durationMs: 1 });
+    const checks = (await metrics.expose()).body.split('\n').filter((line) => line.startsWith('image_controller_checks_total{'));
+    expect(checks).toHaveLength(MAX_REGISTRY_LABELS + 1);
+    expect(checks).toContain('image_controller_checks_total{registry="other",reason="DigestResolved"} 10');
   });
 });
 

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
-import type { ControllerMetrics } from './metrics.js';
+import type { PrometheusMetrics } from './metrics.js';
 import { bearerTokenMatches, NOTIFICATION_MEDIA_TYPE, parsePushedTags, type PushedTag } from './notifications.js';
 
 export const NOTIFICATIONS_PATH = '/notifications';
@@ -16,7 +16,7 @@ export const NOTIFICATIONS_PATH = '/notifications';
 export interface ControllerServerOptions {
   /** `--http-address`: `[host]:port`; an empty host listens on every interface. */
   address: string;
-  metrics: ControllerMetrics;
+  metrics: Pick<PrometheusMetrics, 'expose' | 'notification'>;
   /** Why the controller is not ready yet, or undefined when it is. */
   notReadyReason: () => string | undefined;
   /** When set, `/notifications` requires this bearer token; when unset, it answers 404. */
@@ -92,8 +92,10 @@ export class ControllerServer {
         const reason = this.#options.notReadyReason();
         return reason ? send(response, 503, `${reason}\n`) : send(response, 200, 'ok\n');
       }
-      case '/metrics':
-        return send(response, 200, this.#options.metrics.expose(), 'text/plain; version=0.0.4; charset=utf-8');
+      case '/metrics': {
+        const { contentType, body } = await this.#options.metrics.expose();
+        return send(response, 200, body, contentType);
+      }
       case NOTIFICATIONS_PATH:
         return this.#notification(request, response);
       default:
@@ -109,25 +111,25 @@ export class ControllerServer {
       return send(response, 405, 'POST a registry notification envelope\n');
     }
     if (!bearerTokenMatches(request.headers.authorization, notificationToken)) {
-      metrics.notifications.inc({ result: 'unauthorized' });
+      metrics.notification('unauthorized');
       response.setHeader('www-authenticate', 'Bearer realm="image-controller notifications"');
       return send(response, 401, 'a valid Authorization: Bearer token is required\n');
     }
     const body = await readBody(request, maxBodyBytes);
     if (body === undefined) {
-      metrics.notifications.inc({ result: 'too_large' });
+      metrics.notification('too_large');
       response.setHeader('connection', 'close');
       return send(response, 413, `body larger than ${maxBodyBytes} bytes\n`);
     }
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const pushed = contentType === NOTIFICATION_MEDIA_TYPE || contentType === 'application/json' ? parsePushedTags(body) : undefined;
     if (!pushed) {
-      metrics.notifications.inc({ result: 'invalid' });
+      metrics.notification('invalid');
       return send(response, 400, `expected a ${NOTIFICATION_MEDIA_TYPE} envelope: {"events":[…]}\n`);
     }
     // The registry retries anything but 2xx forever, so a valid envelope is always accepted.
     const images = pushed.length > 0 ? onPush(pushed) : 0;
-    metrics.notifications.inc({ result: 'accepted' });
+    metrics.notification('accepted');
     log.info('registry notification', { pushed: pushed.map((p) => `${p.repository}:${p.tag}`), images });
     return send(response, 202, JSON.stringify({ rechecking: images }) + '\n', 'application/json');
   }

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Image } from '../api/image.js';
-import { parseImageReference } from '../registry/index.js';
+import type { ImageReference } from '../registry/index.js';
 
 export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
@@ -38,17 +38,11 @@ export function parsePushedTags(body: string): PushedTag[] | undefined {
 }
 
 /**
- * True when `image` watches a pushed tag. The registry host is not compared: the pusher's host (the
+ * True when an Image on `reference` watches a pushed tag. The registry host is not compared: the pusher's host (the
  * event's `request.host`) is often another name for the same registry (kind's `localhost:5000` is
  * `kind-registry:5000` inside the cluster), and a needless re-check costs one shared HEAD.
  */
-export function watchesPushedTag(image: Image, pushed: readonly PushedTag[]): boolean {
-  let reference;
-  try {
-    reference = parseImageReference(image.spec.image);
-  } catch {
-    return false;
-  }
+export function watchesPushedTag(reference: Pick<ImageReference, 'repository' | 'tag'>, pushed: readonly PushedTag[]): boolean {
   return pushed.some((p) => p.repository === reference.repository && p.tag === reference.tag);
 }
 

@@ -30,11 +30,6 @@ export interface NextCheck {
 export const FIRST_RETRY_MS = 1_000;
 /** Retries back off to at most this, or to the Image's interval when that is shorter. */
 export const MAX_RETRY_MS = 5 * 60_000;
-/**
- * A registry's Retry-After is honoured up to this, so one answer cannot park every Image sharing it for
- * years (`Retry-After: 999999999`); a registry still limiting after an hour just says so again.
- */
-export const MAX_RETRY_AFTER_MS = 60 * 60_000;
 /** Retries are spread ±10% so Images failing together don't retry in lockstep. */
 export const JITTER = 0.1;
 
@@ -49,8 +44,8 @@ export function nextCheck(record: Pick<ImageRecord, 'spec' | 'failures' | 'phase
       return { delayMs: phased ? intervalMs : firstPeriod(intervalMs, random), failures: 0, phased: true };
     case 'failed': {
       const failures = record.failures + 1;
-      const retryAfterMs = Math.min(end.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS);
-      return { delayMs: Math.max(backoffDelay(failures, intervalMs, random), retryAfterMs), failures, phased };
+      // Retry-After arrives clamped (registry/failures.ts, MAX_RETRY_AFTER_MS).
+      return { delayMs: Math.max(backoffDelay(failures, intervalMs, random), end.retryAfterMs ?? 0), failures, phased };
     }
     case 'patchFailed': {
       const failures = record.failures + 1;

@@ -24,7 +24,7 @@ run_suite() {
 run_suite unit
 run_suite integration
 run_suite e2e
-# Its own reporter prints the closing line: faults survived X/Y; bad inputs A/B; leaks N.
+# Its own reporter prints the closing line: faults survived X/Y; bad inputs A/B; hostile registries H/I; leaks N.
 run_suite resilience --reporter=./test/resilience/summary-reporter.ts
 
 node scripts/test-summary.mjs "$reports"/{unit,integration,e2e,resilience}.json || status=1

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageReason } from '../../controller/src/api/image.js';
 import { parseImageReference, RegistryClient, type ResolveOptions } from '../../controller/src/registry/index.js';
-import { startConnectionCounter, type ConnectionCounter } from '../support/connection-counter.js';
+import { startConnectionCounter, type ConnectionCounter } from '../../bench/connection-counter.js';
 import { pushImage, writeImageLayout } from '../support/oci.js';
 import { startRegistry, type Registry } from '../support/registry.js';
 
@@ -56,11 +56,11 @@ describe('connections to a registry are reused across checks', () => {
       const openedByCheck: number[] = [];
       for (let check = 0; check < CHECKS; check++) {
         if (check > 0) await sleep(GAP_BETWEEN_CHECKS_MS);
-        const before = counter.opened;
+        const before = counter.accepted;
         const outcome = client.resolveDigest(parseImageReference(`${counter.host}/${subject}`), resolveOptions(registry));
         if (failsWith) await expect(outcome).rejects.toMatchObject({ reason: failsWith });
         else await expect(outcome).resolves.toMatchObject({ digest: expect.stringMatching(/^sha256:/) });
-        openedByCheck.push(counter.opened - before);
+        openedByCheck.push(counter.accepted - before);
       }
       // The first check opens what it needs (over plain HTTP, one more for the HTTPS attempt it answered
       // as HTTP); every later one opens none, and what the first opened is still open between checks.

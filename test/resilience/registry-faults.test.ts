@@ -165,7 +165,8 @@ describe('registry faults', () => {
       const elsewhereDigest = await system.push(repository);
       const ref = `${origin.host}/${repository}`;
       await system.apply(dockerConfigSecret('redirect-creds', origin.host, 'redirect-user', password));
-      await createImage(system, 'redirect', { image: ref, interval: '2s', pullSecrets: [{ name: 'redirect-creds' }] });
+      // insecure: plain HTTP without it is for the loopback registry the Image names, not where it redirects.
+      await createImage(system, 'redirect', { image: ref, interval: '2s', insecure: true, pullSecrets: [{ name: 'redirect-creds' }] });
       await system.waitForLatestImage('redirect', `${ref}@${originDigest}`);
       expect(origin.requests.some((r) => r.authorized)).toBe(true);
 

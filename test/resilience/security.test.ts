@@ -142,6 +142,9 @@ describe('security', () => {
     ['169.254.169.254/latest/meta-data', '169.254.169.254'],
     ['169.254.169.254:80/computemetadata/v1', '169.254.169.254:80'],
     ['[fe80::1]:5000/apps/demo', '[fe80::1]:5000'],
+    // 169.254.169.254 written inside IPv6 (IPv4-mapped, NAT64), which a pattern on dotted quads missed.
+    ['[::ffff:a9fe:a9fe]:80/latest/meta-data', '[::ffff:a9fe:a9fe]:80'],
+    ['[64:ff9b::a9fe:a9fe]:80/latest/meta-data', '[64:ff9b::a9fe:a9fe]:80'],
     ['metadata.google.internal/computemetadata/v1', 'metadata.google.internal'],
   ])('link-local / cloud metadata %s is refused by default, before any connection', async (reference, host) => {
     const name = `metadata-${randomBytes(3).toString('hex')}`;

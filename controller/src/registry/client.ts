@@ -234,7 +234,20 @@ export class RegistryClient {
   async resolveDigest(ref: ImageReference, options: ResolveOptions = {}): Promise<ResolvedDigest> {
     // Unused pools are closed at the pace of checks: nothing to do while nothing is checked.
     this.#agents.sweep();
-    const check = this.#check(ref, options);
+    // A timer cleared when the check ends, rather than AbortSignal.timeout's, which lives its full 30 s:
+    // at hundreds of checks a second those would pile up.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('the check took too long', 'TimeoutError')), this.#checkTimeoutMs);
+    timer.unref();
+    try {
+      return await this.#resolve(this.#check(ref, options, deadline.signal));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #resolve(check: Check): Promise<ResolvedDigest> {
+    const { ref } = check;
     const manifestPath = `/v2/${ref.repository}/manifests/${ref.tag}`;
     const accept = { accept: MANIFEST_ACCEPT };
     // The seed's log line, kept so its walkthrough still reads true.
@@ -294,7 +307,7 @@ export class RegistryClient {
     return this.#agents.size;
   }
 
-  #check(ref: ImageReference, options: ResolveOptions): Check {
+  #check(ref: ImageReference, options: ResolveOptions, deadline: AbortSignal): Check {
     const pinned = /^(https?):\/\/([^/]+)\/?$/.exec(options.endpoint ?? '');
     const endpoint = pinned ? pinned[2] : (options.endpoint ?? ref.endpoint);
     const check: Check = {
@@ -302,7 +315,7 @@ export class RegistryClient {
       options,
       endpoint,
       allowLoopback: isLoopback(endpoint),
-      deadline: AbortSignal.timeout(this.#checkTimeoutMs),
+      deadline,
       pinnedScheme: pinned?.[1] as Scheme | undefined,
       failure: {
         registry: ref.registry,

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
-import { ImageReason, type Image, type ImageEvent, type ImageStatus } from '../api/image.js';
+import { ImageReason, MAX_CONDITION_MESSAGE_LENGTH, type Image, type ImageEvent, type ImageStatus } from '../api/image.js';
 import type { ImageStatusWriter } from '../kube/client.js';
 import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
@@ -333,14 +333,15 @@ describe('ImageController', () => {
     await clock.advance(FIRST_PERIOD_MS + 1_000 + 2_000);
     expect(metrics.patchFailures).toEqual([403, 403, 403]);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A);
-    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved']);
+    // The status cannot say it, so each refused write's Event does (the recorder aggregates repeats).
+    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved', 'DigestResolved', 'DigestResolved', 'DigestResolved']);
     const refusal = JSON.parse(logLines.find((line) => line.includes('could not patch Image status'))!);
     expect(refusal).toMatchObject({ level: 'warn', image: 'demo', code: 403, reason: 'Forbidden', error: message });
 
     api.refusal = undefined;
     await clock.advance(4_000);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
-    expect(api.events.map((e) => e.event.reason)).toEqual(['DigestResolved', 'DigestResolved']);
+    expect(api.events).toHaveLength(5);
   });
 
   it('a standby checks nothing until it leads', async () => {
@@ -459,5 +460,22 @@ describe('ImageController', () => {
       { registry: 'localhost:5000', reason: 'DigestResolved', digestChanged: true },
       { registry: '', reason: 'InvalidSpec', digestChanged: false },
     ]);
+  });
+
+  it("cuts a registry's long error text to what the CRD accepts, so the patch is not refused", async () => {
+    const { clock, api, add, setAnswer } = setup();
+    const patch = api.patchImageStatus.bind(api);
+    // The API server's validation of the CRD's maxLength.
+    vi.spyOn(api, 'patchImageStatus').mockImplementation(async (namespace, name, status) => {
+      if (status.conditions?.some((c) => c.message.length > MAX_CONDITION_MESSAGE_LENGTH)) throw new ApiException(422, 'Unprocessable', '{"kind":"Status","code":422}', {});
+      return patch(namespace, name, status);
+    });
+    setAnswer({ error: new RegistryError(ImageReason.RegistryUnavailable, `registry said: ${'x'.repeat(900_000)}`) });
+    add(makeImage('demo'));
+    await clock.advance(0);
+    const message = ready(api.lastStatus('default/demo'))?.message ?? '';
+    expect(message).toHaveLength(MAX_CONDITION_MESSAGE_LENGTH);
+    expect(message).toMatch(/^registry said: x+ … \(truncated\)$/);
+    expect(api.events[0]?.event.message).toBe(message);
   });
 });

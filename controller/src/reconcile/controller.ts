@@ -193,11 +193,15 @@ export class ImageController implements ImageCacheHandlers {
     else this.#scheduler.schedule(record.key, next.delayMs);
   }
 
-  /** Writes the status patch and Events; says how the check ended once written. */
+  /**
+   * Writes the status patch and Events; says how the check ended once written. The Events are recorded
+   * even when the patch is refused: they are then the one place a person can read what happened.
+   */
   async #apply(record: ImageRecord, result: ReconcileResult, log: Logger): Promise<CheckEnd> {
     const { status, events, leadership, metrics } = this.#options;
     const { image } = record;
     if (!leadership.isLeader) return { kind: 'paused' };
+    let end: CheckEnd = result.end;
     if (result.statusPatch) {
       try {
         const updated = await status.patchImageStatus(imageNamespace(image), image.metadata.name, result.statusPatch);
@@ -213,11 +217,11 @@ export class ImageController implements ImageCacheHandlers {
         const { code, reason, message } = describeApiError(error);
         log.warn('could not patch Image status', { code, reason, error: message, patch: Object.keys(result.statusPatch) });
         metrics.statusPatchFailed(code);
-        return { kind: 'patchFailed' };
+        end = { kind: 'patchFailed' };
       }
     }
     for (const event of result.events) await events.record(image, event);
-    return result.end;
+    return end;
   }
 
   #logResult(result: ReconcileResult, image: Image, log: Logger): void {

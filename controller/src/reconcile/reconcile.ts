@@ -8,7 +8,7 @@ import { ImageReason, type Image, type ImageEvent } from '../api/image.js';
 import { isCheckError, type ImageReference } from '../registry/index.js';
 import type { ParsedSpec } from './image-record.js';
 import type { CheckEnd } from './next-check.js';
-import { desiredStatus, statusPatch, type CheckOutcome, type ImageStatusPatch } from './status.js';
+import { desiredStatus, statusPatch, truncateMessage, type CheckOutcome, type ImageStatusPatch } from './status.js';
 
 /** What the registry said the tag points at. `latestImage` is `repo@sha256:…` under the reference as written. */
 export interface Resolution {
@@ -76,7 +76,7 @@ function settle(
 }
 
 function warning(outcome: { reason: ImageReason; message: string }): ImageEvent {
-  return { type: 'Warning', reason: outcome.reason, message: outcome.message };
+  return { type: 'Warning', reason: outcome.reason, message: truncateMessage(outcome.message) };
 }
 
 /** Anything the resolver throws becomes a reason; an unexpected error is the registry path failing. */

@@ -3,7 +3,7 @@
  * Nothing here reads a clock except to stamp a condition that flips, so an unchanged digest yields
  * no patch at all: the seed polled every 10 s, and a write per poll would be a write per Image per 10 s.
  */
-import { ImageReason, type Image, type ImageCondition, type ImageStatus } from '../api/image.js';
+import { ImageReason, MAX_CONDITION_MESSAGE_LENGTH, type Image, type ImageCondition, type ImageStatus } from '../api/image.js';
 
 /** What a check found, as far as status is concerned. */
 export type CheckOutcome =
@@ -39,6 +39,8 @@ export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): I
   const condition: ImageCondition = {
     type: 'Ready',
     ...ready,
+    // A longer message makes the API server refuse the whole patch, and the Image would keep a stale Ready.
+    message: truncateMessage(ready.message),
     // Kubernetes convention: the transition time moves only when the condition's status flips.
     lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now.toISOString(),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
@@ -53,6 +55,12 @@ export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): I
     // Conditions other than Ready belong to someone else; keep them in place.
     conditions: [...(current.conditions ?? []).filter((c) => c.type !== 'Ready'), condition],
   };
+}
+
+/** `message` cut to what the CRD accepts (MAX_CONDITION_MESSAGE_LENGTH), saying so at the end. */
+export function truncateMessage(message: string, limit = MAX_CONDITION_MESSAGE_LENGTH): string {
+  const marker = ' … (truncated)';
+  return message.length <= limit ? message : message.slice(0, limit - marker.length) + marker;
 }
 
 /** The merge patch from `current` to `desired`, or undefined when there is nothing to write. */

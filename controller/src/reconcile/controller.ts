@@ -54,7 +54,17 @@ export class ImageController implements ImageCacheHandlers {
   constructor(options: ImageControllerOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;
-    this.#scheduler = new CheckScheduler({ clock: options.clock, concurrency: options.concurrency, log: options.log, run: (key) => this.#check(key), metrics: options.metrics });
+    this.#scheduler = new CheckScheduler({
+      clock: options.clock,
+      concurrency: options.concurrency,
+      log: options.log,
+      run: (key) => this.#check(key),
+      metrics: options.metrics,
+      hostOf: (key) => {
+        const spec = this.#records.get(key)?.spec;
+        return spec?.valid ? spec.reference.registry : '';
+      },
+    });
     if (!options.leadership.isLeader) this.#scheduler.pause();
     options.metrics.leading(options.leadership.isLeader);
     options.leadership.onChange((leading) => (leading ? this.#startedLeading() : this.#stoppedLeading()));

@@ -160,6 +160,44 @@ describe('CheckScheduler', () => {
     expect(runs.find((r) => r.key === 'key-99')?.at).toBe(1_000 + (499_999 % 997));
   }, 60_000);
 
+  it('takes namespaces in turn: a tenant with many due checks does not make another tenant wait behind them all', async () => {
+    const { clock, scheduler, runs } = setup(1, () => new Promise<void>((resolve) => clock.setTimer(resolve, 100)));
+    for (let i = 0; i < 50; i++) scheduler.schedule(`noisy/image-${i}`, 0);
+    scheduler.schedule('quiet/image', 1);
+    await clock.advance(1_000);
+    // One worker: noisy's first check was running; the quiet tenant's goes next, not 50th.
+    expect(runs.slice(0, 3).map((r) => r.key), JSON.stringify(runs.slice(0, 3))).toEqual(['noisy/image-0', 'quiet/image', 'noisy/image-1']);
+  });
+
+  it('runs at most perHostConcurrency checks against one registry host, leaving the other workers to other hosts', async () => {
+    const clock = new ManualClock();
+    const running = new Map<string, number>();
+    let most = 0;
+    const release: (() => void)[] = [];
+    const scheduler = new CheckScheduler({
+      clock,
+      concurrency: 4,
+      perHostConcurrency: 2,
+      log,
+      metrics: new RecordingMetrics(),
+      hostOf: (key) => (key.includes('slow') ? 'slow.example' : 'fast.example'),
+      run: async (key) => {
+        const host = key.includes('slow') ? 'slow' : 'fast';
+        running.set(host, (running.get(host) ?? 0) + 1);
+        if (host === 'slow') most = Math.max(most, running.get('slow')!);
+        await new Promise<void>((resolve) => (host === 'slow' ? release.push(resolve) : clock.setTimer(resolve, 10)));
+        running.set(host, running.get(host)! - 1);
+      },
+    });
+    for (let i = 0; i < 20; i++) scheduler.schedule(`tenant/slow-${i}`, 0);
+    for (let i = 0; i < 20; i++) scheduler.schedule(`other/fast-${i}`, 0);
+    await clock.advance(1_000);
+    expect(most).toBe(2);
+    expect(running.get('slow')).toBe(2); // the slow registry never answers: two workers stay with it
+    expect(scheduler.waiting).toBe(18); // every fast check ran on the other two
+    release.forEach((open) => open());
+  });
+
   it('a failing check is logged and does not stop the others', async () => {
     const { clock, scheduler, runs } = setup(1, async (key) => {
       if (key === 'a') throw new Error('boom');

@@ -2,10 +2,17 @@
  * When each Image is checked next, and who checks it now. One timer for all Images (a min-heap of due
  * times), so 10,000 Images cost one setTimeout; a work queue keyed by namespace/name that bounds
  * concurrency and never runs the same key twice at once (a key that falls due while running runs again after).
+ *
+ * Fairness: due checks are taken namespace by namespace in turn, and at most `perHostConcurrency` run
+ * against one registry host. So a tenant whose registry is slow or hostile holds at most half the
+ * workers through one host, and when every worker is busy with its checks, the next one to finish goes
+ * to the next namespace waiting: another tenant's due check waits for at most one of those checks (each
+ * bounded by the request timeouts), not for the hostile tenant's whole queue.
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ControllerMetrics } from './metrics.js';
+import { ReadyQueue } from './ready-queue.js';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -16,6 +23,10 @@ export interface SchedulerOptions {
   log: Logger;
   /** Told how late each check starts against its due time, and how many wait for a worker. */
   metrics: Pick<ControllerMetrics, 'checkStarted' | 'queueDepth'>;
+  /** The registry host a key's check talks to, for the per-host limit. @default every key on one host */
+  hostOf?: (key: string) => string;
+  /** Most checks running at once against one registry host. @default max(1, concurrency / 2) with `hostOf`, else concurrency */
+  perHostConcurrency?: number;
 }
 
 /** Below this many heap entries stale ones are left for #dropStale; compacting a small heap gains nothing. */
@@ -33,9 +44,12 @@ export class CheckScheduler {
   /** The one valid due time per key; heap entries that disagree are stale and skipped. */
   readonly #due = new Map<string, number>();
   readonly #heap: HeapEntry[] = [];
-  /** Keys due now, waiting for a free worker, in the order they fell due, with when they fell due. */
-  readonly #ready = new Map<string, number>();
+  /** Keys due now, waiting for a free worker, taken fairly by namespace and host (ready-queue.ts). */
+  readonly #ready = new ReadyQueue();
   readonly #running = new Map<string, Promise<void>>();
+  /** Checks running per registry host. */
+  readonly #runningPerHost = new Map<string, number>();
+  readonly #perHost: number;
   /** Keys that fell due while running (with when): they go back to `#ready` when their run ends. */
   readonly #again = new Map<string, number>();
   #seq = 0;
@@ -46,6 +60,7 @@ export class CheckScheduler {
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#perHost = options.perHostConcurrency ?? (options.hostOf ? Math.max(1, Math.floor(options.concurrency / 2)) : options.concurrency);
   }
 
   /** Checks `key` after `delayMs`, replacing any earlier plan for it. */
@@ -141,25 +156,30 @@ export class CheckScheduler {
       const { key, due } = pop(this.#heap)!;
       this.#due.delete(key);
       if (this.#running.has(key)) this.#again.set(key, due);
-      else this.#ready.set(key, due);
+      else this.#makeReady(key, due);
     }
     this.#pump();
+  }
+
+  #makeReady(key: string, due: number): void {
+    // Keys are namespace/name (image-record.ts's imageKey).
+    const slash = key.indexOf('/');
+    this.#ready.add(key, due, { namespace: slash < 0 ? '' : key.slice(0, slash), host: this.#options.hostOf?.(key) ?? '' });
   }
 
   #pump(): void {
     const { metrics, clock, concurrency } = this.#options;
     while (!this.#paused && !this.#stopped && this.#running.size < concurrency) {
-      const next = this.#ready.entries().next();
-      if (next.done) break;
-      const [key, due] = next.value;
-      this.#ready.delete(key);
-      metrics.checkStarted(clock.now() - due);
-      this.#start(key);
+      const next = this.#ready.take((host) => (this.#runningPerHost.get(host) ?? 0) < this.#perHost);
+      if (!next) break;
+      metrics.checkStarted(clock.now() - next.due);
+      this.#start(next.key, next.host);
     }
     metrics.queueDepth(this.waiting);
   }
 
-  #start(key: string): void {
+  #start(key: string, host: string): void {
+    this.#runningPerHost.set(host, (this.#runningPerHost.get(host) ?? 0) + 1);
     const run = (async () => {
       try {
         await this.#options.run(key);
@@ -168,9 +188,12 @@ export class CheckScheduler {
       }
     })().finally(() => {
       this.#running.delete(key);
+      const left = this.#runningPerHost.get(host)! - 1;
+      if (left === 0) this.#runningPerHost.delete(host);
+      else this.#runningPerHost.set(host, left);
       const dueAgain = this.#again.get(key);
       this.#again.delete(key);
-      if (dueAgain !== undefined && !this.#stopped) this.#ready.set(key, dueAgain);
+      if (dueAgain !== undefined && !this.#stopped) this.#makeReady(key, dueAgain);
       this.#pump();
     });
     this.#running.set(key, run);

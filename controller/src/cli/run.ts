@@ -23,7 +23,7 @@ import {
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
 import { createImageResolver, ImageController, parseDuration, RegistryPolicy } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
-import { ControllerServer, PrometheusMetrics, showsPushedDigest, watchesPushedTag } from '../server/index.js';
+import { ControllerServer, PrometheusMetrics } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
 
 export const RUN_FLAGS = {
@@ -133,8 +133,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
     metrics,
     notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
     notificationToken: options.notificationToken,
-    onPush: (pushed) =>
-      pushed.reduce((count, tag) => count + controller.recheck((reference) => watchesPushedTag(reference, [tag]), (image) => showsPushedDigest(image, tag)), 0),
+    onPush: (pushed) => controller.recheckPushed(pushed),
     log,
   });
 

@@ -286,7 +286,7 @@ describe('ImageController', () => {
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     setAnswer({ digest: DIGEST_B });
     await clock.advance(1_000);
-    expect(controller.recheck((reference) => reference.repository === 'apps/demo')).toBe(1);
+    expect(controller.recheckPushed([{ repository: 'apps/demo', tag: 'latest' }])).toBe(1);
     await clock.advance(0);
     expect(resolveDigest).toHaveBeenCalledTimes(3);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_B);
@@ -297,8 +297,7 @@ describe('ImageController', () => {
     const { clock, api, add, setAnswer, controller, resolveDigest } = setup();
     add(makeImage('demo'));
     await clock.advance(1_000);
-    const showsB = (image: Image) => image.status?.digest === DIGEST_B;
-    expect(controller.recheck(() => true, showsB)).toBe(1);
+    expect(controller.recheckPushed([{ repository: 'apps/demo', tag: 'latest', digest: DIGEST_B }])).toBe(1);
     await clock.advance(0);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
     expect(api.lastStatus('default/demo')?.digest).toBe(DIGEST_A); // the tag has not moved yet
@@ -316,7 +315,7 @@ describe('ImageController', () => {
     const { clock, add, controller, resolveDigest } = setup();
     add(makeImage('demo', { interval: '10m' }));
     await clock.advance(1_000);
-    controller.recheck(() => true, () => false);
+    controller.recheckPushed([{ repository: 'apps/demo', tag: 'latest' }]);
     await clock.advance(60_000);
     expect(resolveDigest).toHaveBeenCalledTimes(2 + NOTIFICATION_LOOK_AGAIN_MS.length);
   });
@@ -477,5 +476,30 @@ describe('ImageController', () => {
     expect(message).toHaveLength(MAX_CONDITION_MESSAGE_LENGTH);
     expect(message).toMatch(/^registry said: x+ … \(truncated\)$/);
     expect(api.events[0]?.event.message).toBe(message);
+  });
+
+  it('a notification reaches the Images on the pushed tag through the index, merges duplicates, and runs one look-again chain per tag', async () => {
+    const { clock, add, controller, resolveDigest } = setup();
+    add(makeImage('demo'), makeImage('demo-2'), makeImage('other', { image: 'localhost:5000/apps/other' }), makeImage('v1', { image: 'localhost:5000/apps/demo:v1' }));
+    await clock.advance(1_000);
+    const before = resolveDigest.mock.calls.length;
+    const pushes = Array.from({ length: 14_000 }, () => ({ repository: 'apps/demo', tag: 'latest' }));
+    expect(controller.recheckPushed([...pushes, { repository: 'apps/unwatched', tag: 'latest' }])).toBe(2);
+    expect(controller.recheckPushed([{ repository: 'apps/demo', tag: 'latest' }])).toBe(2); // a second push of the tag: its chain restarts
+    expect(clock.pendingDelays().filter((ms) => ms <= NOTIFICATION_LOOK_AGAIN_MS[0])).toEqual([0, NOTIFICATION_LOOK_AGAIN_MS[0]]); // the check now, one chain
+    await clock.advance(0);
+    expect(resolveDigest.mock.calls.length - before).toBe(1); // the two Images share one fresh answer
+  });
+
+  it('a changed spec moves the Image in the notification index; a deleted one leaves it', async () => {
+    const { clock, add, api, controller } = setup();
+    add(makeImage('demo'));
+    await clock.advance(0);
+    const current = api.stored.get('default/demo')!;
+    controller.upsert({ ...current, metadata: { ...current.metadata, generation: 2 }, spec: { ...current.spec, image: 'localhost:5000/apps/moved' } });
+    expect(controller.recheckPushed([{ repository: 'apps/demo', tag: 'latest' }])).toBe(0);
+    expect(controller.recheckPushed([{ repository: 'apps/moved', tag: 'latest' }])).toBe(1);
+    controller.replaceAll([]);
+    expect(controller.recheckPushed([{ repository: 'apps/moved', tag: 'latest' }])).toBe(0);
   });
 });

@@ -10,7 +10,6 @@ import { describeApiError, type ImageStatusWriter } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/informer.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
-import type { ImageReference } from '../registry/index.js';
 import { imageKey, newRecord, refreshRecord, type ImageRecord } from './image-record.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nextCheck, type CheckEnd } from './next-check.js';
@@ -35,6 +34,14 @@ export interface ImageControllerOptions {
   random?: () => number;
 }
 
+/** A tag a registry notification says was pushed (server/notifications.ts parses them). */
+export interface PushedTag {
+  repository: string;
+  tag: string;
+  /** The digest the event says was pushed, when it says one: looking again stops once status shows it. */
+  digest?: string;
+}
+
 /**
  * A notified Image is checked at once and again after each of these delays (from the notification) until
  * its status shows the pushed digest: docker-registry sends a manifest's push event before it moves the
@@ -43,13 +50,25 @@ export interface ImageControllerOptions {
  */
 export const NOTIFICATION_LOOK_AGAIN_MS = [100, 300, 1_000, 3_000] as const;
 
+/** `repository:tag`, the index key of notifications. */
+function tagKey(repository: string, tag: string): string {
+  return `${repository}:${tag}`;
+}
+
+/** The index key of a record, or undefined when its spec names no valid reference. */
+function tagOf(record: ImageRecord): string | undefined {
+  return record.spec.valid ? tagKey(record.spec.reference.repository, record.spec.reference.tag) : undefined;
+}
+
 export class ImageController implements ImageCacheHandlers {
   readonly #options: ImageControllerOptions;
   readonly #random: () => number;
   readonly #records = new Map<string, ImageRecord>();
   readonly #scheduler: CheckScheduler;
-  /** Pending looks again after notifications (cancelled by stop). */
-  readonly #lookAgainTimers = new Set<() => void>();
+  /** Keys of the Images watching each `repository:tag`, so a notification finds them without a scan. */
+  readonly #byTag = new Map<string, Set<string>>();
+  /** One look-again chain per notified tag: a newer push of the tag replaces its chain. */
+  readonly #lookAgain = new Map<string, { cancel: () => void }>();
 
   constructor(options: ImageControllerOptions) {
     this.#options = options;
@@ -85,12 +104,18 @@ export class ImageController implements ImageCacheHandlers {
     const record = this.#records.get(key);
     if (record && record.image.metadata.uid === image.metadata.uid) {
       // A spec change is checked now; a status echo of our own patch is not.
-      if (refreshRecord(record, image, this.#options.defaultIntervalMs)) this.#scheduler.expedite(key);
+      const before = tagOf(record);
+      if (!refreshRecord(record, image, this.#options.defaultIntervalMs)) return;
+      this.#unindex(key, before);
+      this.#index(record);
+      this.#scheduler.expedite(key);
       return;
     }
     // New, or deleted and recreated under the same name: nothing of the old one's history applies.
-    if (record) this.#options.events.forget(record.image);
-    this.#records.set(key, newRecord(image, this.#options.defaultIntervalMs));
+    if (record) this.#forget(key);
+    const created = newRecord(image, this.#options.defaultIntervalMs);
+    this.#records.set(key, created);
+    this.#index(created);
     this.#options.metrics.imagesWatched(this.#records.size);
     this.#scheduler.expedite(key);
   };
@@ -106,20 +131,35 @@ export class ImageController implements ImageCacheHandlers {
   };
 
   /**
-   * Checks at once every Image whose reference `matches` (a push notification), with a fresh registry
-   * answer, and again after each NOTIFICATION_LOOK_AGAIN_MS while `settled` (its status shows the pushed
-   * digest) is false for some of them. Returns how many were scheduled now.
+   * A registry says `pushed` tags moved: checks at once, with a fresh registry answer, every Image
+   * watching one of them (found through the repository:tag index, not a scan), and again after each
+   * NOTIFICATION_LOOK_AGAIN_MS until its status shows the pushed digest. Duplicates are merged (the last
+   * push of a tag wins). Returns how many Images were scheduled now. (server/http.ts bounds how many
+   * tags one envelope brings.)
+   *
+   * The registry host is not compared: the pusher's host (the event's `request.host`) is often another
+   * name for the same registry (kind's `localhost:5000` is `kind-registry:5000` inside the cluster), and
+   * a needless re-check costs one shared HEAD.
    */
-  recheck(matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean = () => false): number {
-    const count = this.#recheckNow(matches, () => false);
-    if (count > 0) this.#lookAgain(0, matches, settled);
+  recheckPushed(pushed: readonly PushedTag[]): number {
+    const tags = new Map<string, PushedTag>();
+    for (const push of pushed) {
+      const tag = tagKey(push.repository, push.tag);
+      if (!this.#byTag.has(tag)) continue; // nothing watches it
+      tags.set(tag, push);
+    }
+    let count = 0;
+    for (const [tag, push] of tags) {
+      count += this.#recheckTag(tag, push, false);
+      this.#lookAgainAfter(0, tag, push);
+    }
     return count;
   }
 
   /** Takes no more work; resolves when the checks in progress have finished. */
   stop(): Promise<void> {
-    for (const cancel of this.#lookAgainTimers) cancel();
-    this.#lookAgainTimers.clear();
+    for (const { cancel } of this.#lookAgain.values()) cancel();
+    this.#lookAgain.clear();
     return this.#scheduler.stop();
   }
 
@@ -128,6 +168,7 @@ export class ImageController implements ImageCacheHandlers {
     const record = this.#records.get(key);
     if (!record) return;
     this.#records.delete(key);
+    this.#unindex(key, tagOf(record));
     this.#scheduler.cancel(key);
     this.#options.events.forget(record.image);
     this.#options.metrics.imagesWatched(this.#records.size);
@@ -145,24 +186,44 @@ export class ImageController implements ImageCacheHandlers {
     this.#scheduler.pause();
   }
 
-  #lookAgain(step: number, matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean): void {
+  #index(record: ImageRecord): void {
+    const tag = tagOf(record);
+    if (tag === undefined) return;
+    let keys = this.#byTag.get(tag);
+    if (!keys) this.#byTag.set(tag, (keys = new Set()));
+    keys.add(record.key);
+  }
+
+  #unindex(key: string, tag: string | undefined): void {
+    const keys = tag === undefined ? undefined : this.#byTag.get(tag);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#byTag.delete(tag!);
+  }
+
+  /** The tag's chain of looks again, replacing any earlier one: after `step`'s delay, the Images not yet showing the digest. */
+  #lookAgainAfter(step: number, tag: string, push: PushedTag): void {
+    this.#lookAgain.get(tag)?.cancel();
+    this.#lookAgain.delete(tag);
     const delay = NOTIFICATION_LOOK_AGAIN_MS[step];
     if (delay === undefined) return;
     const cancel = this.#options.clock.setTimer(() => {
-      this.#lookAgainTimers.delete(cancel);
-      if (this.#recheckNow(matches, settled) > 0) this.#lookAgain(step + 1, matches, settled);
+      this.#lookAgain.delete(tag);
+      if (this.#recheckTag(tag, push, true) > 0) this.#lookAgainAfter(step + 1, tag, push);
     }, delay - (NOTIFICATION_LOOK_AGAIN_MS[step - 1] ?? 0));
-    this.#lookAgainTimers.add(cancel);
+    this.#lookAgain.set(tag, { cancel });
   }
 
-  #recheckNow(matches: (reference: ImageReference) => boolean, settled: (image: Image) => boolean): number {
+  /** Expedites the Images watching `tag` (only those not showing the pushed digest when `unsettledOnly`). */
+  #recheckTag(tag: string, push: PushedTag, unsettledOnly: boolean): number {
     const now = this.#options.clock.now();
     let count = 0;
-    for (const record of this.#records.values()) {
-      const { spec } = record;
-      if (!spec.valid || spec.suspended || !matches(spec.reference) || settled(record.image)) continue;
+    for (const key of this.#byTag.get(tag) ?? []) {
+      const record = this.#records.get(key)!;
+      if (record.spec.suspended) continue;
+      if (unsettledOnly && push.digest !== undefined && record.image.status?.digest === push.digest) continue;
       record.notifiedAt = now;
-      this.#scheduler.expedite(record.key);
+      this.#scheduler.expedite(key);
       count++;
     }
     return count;

@@ -4,7 +4,7 @@ import { makeImage } from '../testing/images.js';
 import { ControllerServer, parseListenAddress } from './http.js';
 import { parseImageReference } from '../registry/index.js';
 import { MAX_REGISTRY_LABELS, PrometheusMetrics } from './metrics.js';
-import { NOTIFICATION_MEDIA_TYPE, watchesPushedTag, type PushedTag } from './notifications.js';
+import { NOTIFICATION_MEDIA_TYPE, type PushedTag } from './notifications.js';
 
 const log = createLogger({ write: () => undefined });
 const TOKEN = 's3cret-token';
@@ -33,7 +33,11 @@ async function start(options: { token?: string; synced?: boolean } = {}) {
     notReadyReason: () => (options.synced === false ? 'not synced' : undefined),
     notificationToken: options.token,
     onPush: (pushed: PushedTag[]) => {
-      const matched = images.filter((image) => watchesPushedTag(parseImageReference(image.spec.image), pushed)).map((i) => i.metadata.name);
+      const watches = (image: (typeof images)[number]) => {
+        const reference = parseImageReference(image.spec.image);
+        return pushed.some((p) => p.repository === reference.repository && p.tag === reference.tag);
+      };
+      const matched = images.filter(watches).map((i) => i.metadata.name);
       rechecked.push(matched);
       return matched.length;
     },

@@ -13,6 +13,11 @@ import { bearerTokenMatches, NOTIFICATION_MEDIA_TYPE, parsePushedTags, type Push
 
 export const NOTIFICATIONS_PATH = '/notifications';
 
+/** Most distinct tags one notification envelope acts on; the rest wait for their Images' next poll. */
+export const MAX_TAGS_PER_NOTIFICATION = 10_000;
+/** Tags acted on per turn of the event loop. */
+const TAGS_PER_TURN = 500;
+
 export interface ControllerServerOptions {
   /** `--http-address`: `[host]:port`; an empty host listens on every interface. */
   address: string;
@@ -21,7 +26,7 @@ export interface ControllerServerOptions {
   notReadyReason: () => string | undefined;
   /** When set, `/notifications` requires this bearer token; when unset, it answers 404. */
   notificationToken?: string;
-  /** Re-checks the Images watching the pushed tags; returns how many. */
+  /** Re-checks the Images watching the pushed tags (one entry per tag); returns how many. */
   onPush: (pushed: PushedTag[]) => number;
   log: Logger;
   /** Largest notification body accepted. @default 1 MiB */
@@ -127,10 +132,17 @@ export class ControllerServer {
       metrics.notification('invalid');
       return send(response, 400, `expected a ${NOTIFICATION_MEDIA_TYPE} envelope: {"events":[…]}\n`);
     }
+    // One entry per tag (its last push), at most MAX_TAGS_PER_NOTIFICATION of them, acted on in batches
+    // with a turn of the event loop between: parsing a 1 MiB envelope is one long turn already.
+    const tags = [...new Map(pushed.map((push) => [`${push.repository}:${push.tag}`, push])).values()].slice(0, MAX_TAGS_PER_NOTIFICATION);
+    let images = 0;
+    for (let start = 0; start < tags.length; start += TAGS_PER_TURN) {
+      await new Promise((resolve) => setImmediate(resolve));
+      images += onPush(tags.slice(start, start + TAGS_PER_TURN));
+    }
     // The registry retries anything but 2xx forever, so a valid envelope is always accepted.
-    const images = pushed.length > 0 ? onPush(pushed) : 0;
     metrics.notification('accepted');
-    log.info('registry notification', { pushed: pushed.map((p) => `${p.repository}:${p.tag}`), images });
+    log.info('registry notification', { events: pushed.length, pushed: pushed.slice(0, 10).map((p) => `${p.repository}:${p.tag}`), images });
     return send(response, 202, JSON.stringify({ rechecking: images }) + '\n', 'application/json');
   }
 }

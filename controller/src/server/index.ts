@@ -1,4 +1,4 @@
 // server/: the controller's HTTP surface: health and readiness, Prometheus metrics, and registry push notifications.
 export { ControllerServer, NOTIFICATIONS_PATH, parseListenAddress, type ControllerServerOptions } from './http.js';
 export { MAX_REGISTRY_LABELS, PrometheusMetrics, type NotificationResult } from './metrics.js';
-export { bearerTokenMatches, NOTIFICATION_MEDIA_TYPE, parsePushedTags, showsPushedDigest, watchesPushedTag, type PushedTag } from './notifications.js';
+export { bearerTokenMatches, NOTIFICATION_MEDIA_TYPE, parsePushedTags, type PushedTag } from './notifications.js';

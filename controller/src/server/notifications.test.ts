@@ -7,8 +7,8 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 const { timingSafeEqual } = await import('node:crypto');
-const { bearerTokenMatches, parsePushedTags, showsPushedDigest } = await import('./notifications.js');
-const { makeImage, DIGEST_A, DIGEST_B } = await import('../testing/images.js');
+const { bearerTokenMatches, parsePushedTags } = await import('./notifications.js');
+const { DIGEST_A } = await import('../testing/images.js');
 
 const TOKEN = 'b1f2c3d4e5f60718293a4b5c6d7e8f90';
 
@@ -59,14 +59,3 @@ describe('parsePushedTags', () => {
   });
 });
 
-describe('showsPushedDigest', () => {
-  it.each([
-    [DIGEST_B, DIGEST_B, true],
-    [DIGEST_A, DIGEST_B, false],
-    [undefined, DIGEST_B, false],
-    [DIGEST_B, undefined, false],
-  ])('status %s, pushed %s → %s', (statusDigest, pushedDigest, expected) => {
-    const image = makeImage('demo', {}, statusDigest ? { digest: statusDigest } : undefined);
-    expect(showsPushedDigest(image, { repository: 'apps/demo', tag: 'latest', digest: pushedDigest })).toBe(expected);
-  });
-});

@@ -4,17 +4,11 @@
  * status (the Image's own registry is asked again); it only tells when looking again can stop.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Image } from '../api/image.js';
-import type { ImageReference } from '../registry/index.js';
+import type { PushedTag } from '../reconcile/controller.js';
 
 export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
-export interface PushedTag {
-  repository: string;
-  tag: string;
-  /** The digest the event says was pushed, when it says one. */
-  digest?: string;
-}
+export type { PushedTag };
 
 /** The tags pushed according to `body`, or undefined when it is not a notification envelope. */
 export function parsePushedTags(body: string): PushedTag[] | undefined {
@@ -35,20 +29,6 @@ export function parsePushedTags(body: string): PushedTag[] | undefined {
     }
   }
   return pushed;
-}
-
-/**
- * True when an Image on `reference` watches a pushed tag. The registry host is not compared: the pusher's host (the
- * event's `request.host`) is often another name for the same registry (kind's `localhost:5000` is
- * `kind-registry:5000` inside the cluster), and a needless re-check costs one shared HEAD.
- */
-export function watchesPushedTag(reference: Pick<ImageReference, 'repository' | 'tag'>, pushed: readonly PushedTag[]): boolean {
-  return pushed.some((p) => p.repository === reference.repository && p.tag === reference.tag);
-}
-
-/** True when `image`'s status already shows the digest `pushed` announced: looking again can stop. */
-export function showsPushedDigest(image: Image, pushed: PushedTag): boolean {
-  return pushed.digest !== undefined && image.status?.digest === pushed.digest;
 }
 
 /** Compares a presented bearer token with the configured one in constant time (hashes make the lengths equal). */

@@ -1,3 +1,4 @@
+import { createConnection, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { makeImage } from '../testing/images.js';
@@ -157,6 +158,49 @@ describe('health, readiness and metrics', () => {
     expect(checks).toContain('image_controller_checks_total{registry="other",reason="DigestResolved"} 10');
   });
 });
+
+describe('the listener', () => {
+  const connect = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => resolve(socket));
+      socket.once('error', reject);
+    });
+  const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
+
+  it('drops a client that does not finish its request headers in time', async () => {
+    server = new ControllerServer({ address: '127.0.0.1:0', metrics: new PrometheusMetrics(), notReadyReason: () => undefined, onPush: () => 0, log, headersTimeoutMs: 200 });
+    const { port } = await server.listen();
+    const slow = await connect(port);
+    slow.write('POST /notifications HTTP/1.1\r\nHost: x\r\n'); // and never the rest
+    let answer = '';
+    slow.on('data', (chunk) => (answer += chunk));
+    await closed(slow);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('refuses connections beyond maxConnections, and serves again once they close', async () => {
+    server = new ControllerServer({ address: '127.0.0.1:0', metrics: new PrometheusMetrics(), notReadyReason: () => undefined, onPush: () => 0, log, maxConnections: 2 });
+    const { port } = await server.listen();
+    const held = [await connect(port), await connect(port)];
+    const third = await connect(port);
+    await closed(third); // closed by the server at accept
+    held.forEach((socket) => socket.destroy());
+    await Promise.all(held.map(closed));
+    await waitForOk(port);
+  });
+});
+
+/** Retries /healthz until the server, no longer at its connection cap, answers. */
+async function waitForOk(port: number): Promise<void> {
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      // still at the cap: the server closed the connection
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('parseListenAddress', () => {
   it.each([

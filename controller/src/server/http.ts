@@ -33,6 +33,12 @@ export interface ControllerServerOptions {
   maxBodyBytes?: number;
   /** `/healthz` fails when the event loop has not turned for this long. @default 10 s */
   maxEventLoopStallMs?: number;
+  /** A client must send its request headers within this. @default 10 s */
+  headersTimeoutMs?: number;
+  /** A client must send its whole request (a notification's body included) within this. @default 30 s */
+  requestTimeoutMs?: number;
+  /** Connections open at once; more are refused at accept. Probes, scrapes and a registry's notifier need few. @default 64 */
+  maxConnections?: number;
 }
 
 /** `:8080` → { port 8080 }, `127.0.0.1:0`, `[::1]:8080`. */
@@ -52,13 +58,19 @@ export class ControllerServer {
 
   constructor(options: ControllerServerOptions) {
     this.#options = options;
-    this.#server = createServer((request, response) => {
+    // Node's defaults (60 s for headers, 300 s per request, no connection cap) let a slow client hold a
+    // socket for minutes, and many of them hold the port.
+    // The timeouts are enforced when Node checks connections, every second here instead of every 30 s.
+    const limits = { headersTimeout: options.headersTimeoutMs ?? 10_000, requestTimeout: options.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: 1_000 };
+    this.#server = createServer(limits, (request, response) => {
       this.#route(request, response).catch((error) => {
         options.log.error('HTTP handler failed', { path: request.url, error: String(error) });
         if (!response.headersSent) send(response, 500, 'internal error\n');
         else response.destroy();
       });
     });
+    this.#server.maxConnections = options.maxConnections ?? 64;
+    this.#server.keepAliveTimeout = 5_000;
   }
 
   /** Listens; resolves to the bound address (port 0 picks a free one). */

@@ -27,6 +27,8 @@ export interface Running {
   pid: number;
   /** Checks (ours) or ImageRepository scans (Flux) so far, from the controller's own /metrics. */
   checks(): Promise<number>;
+  /** Heap in use by the runtime (V8's, Go's), from its /metrics: what of the RSS is live data. */
+  heapInUseBytes(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export function ours(system: SupplyChainSystem, api: AdminApi, intervalS: number
       return {
         pid: controllerPid(controller.url),
         checks: async () => sum(await controllerMetrics(controller.url), 'image_controller_checks_total'),
+        heapInUseBytes: async () => sum(await controllerMetrics(controller.url), 'nodejs_heap_size_used_bytes'),
         stop: () => system.stopController(controller),
       };
     },
@@ -160,6 +163,7 @@ export function flux(system: SupplyChainSystem, api: AdminApi, intervalS: number
         pid: pidOf(`Flux process serving metrics on ${metricsAddress}`, (cmdline) => cmdline[0] === binary && cmdline.includes(`--metrics-addr=${metricsAddress}`)),
         checks: async () =>
           sum(await controllerMetrics(`http://${metricsAddress}`), 'controller_runtime_reconcile_total', { controller: 'imagerepository' }),
+        heapInUseBytes: async () => sum(await controllerMetrics(`http://${metricsAddress}`), 'go_memstats_heap_inuse_bytes'),
         stop: () => processInstance.stop(),
       };
     },

@@ -53,6 +53,7 @@ interface Result {
     openConnectionsAtEnd: number;
     /** Of the RSS, pages mapped from files (the node or Go binary's text, Badger's memory-mapped files). */
     rssFileMiB: number;
+    heapInUseMiB: number;
     latencyNotifyP50S?: number | null;
     latencyNotifyP99S?: number | null;
     latencyMissed: number;
@@ -234,6 +235,7 @@ async function measureOne(contender: Contender, shape: Shape, context: Context):
     );
     const openConnectionsAtEnd = counter.open;
     const rssFileMiB = round(rssFileBytes(running.pid) / MiB, 1);
+    const heapInUseMiB = round((await running.heapInUseBytes()) / MiB, 1);
 
     progress(`peer: ${contender.label} at ${size}: ${shape.pushes} pushes${notified.length ? ' each, polled and notified' : ''}`);
     const poll = await pushLatencies(contender, namespace, watched.slice(0, shape.pushes), context.registry, shape, context);
@@ -262,6 +264,7 @@ async function measureOne(contender: Contender, shape: Shape, context: Context):
         leaseWritesPerSecond: round((after.leaseWrites - before.leaseWrites) / seconds, 2),
         openConnectionsAtEnd,
         rssFileMiB,
+        heapInUseMiB,
         latencyNotifyP50S: notify?.p50,
         latencyNotifyP99S: notify?.p99,
         latencyMissed: poll.missed + (notify?.missed ?? 0),
@@ -432,7 +435,12 @@ function sideBySide(size: number, mine?: Result, fluxDefault?: Result, fluxStora
     const of = (r?: Result) => r?.extra.registryRequestsByKind[kind] ?? 0;
     rows.push([`  of which ${kind}`, show(of(mine), 2), show(of(fluxDefault), 2), show(ratio(of(mine), of(fluxDefault)), 2), show(of(fluxStorage), 2), show(ratio(of(mine), of(fluxStorage)), 2)]);
   }
-  rows.splice(1, 0, ['  of which file-backed (MiB)', show(mine?.extra.rssFileMiB, 1), show(fluxDefault?.extra.rssFileMiB, 1), '', show(fluxStorage?.extra.rssFileMiB, 1), '']);
+  rows.splice(
+    1,
+    0,
+    ['  of which file-backed (MiB)', show(mine?.extra.rssFileMiB, 1), show(fluxDefault?.extra.rssFileMiB, 1), '', show(fluxStorage?.extra.rssFileMiB, 1), ''],
+    ['  heap in use, V8 / Go (MiB)', show(mine?.extra.heapInUseMiB, 1), show(fluxDefault?.extra.heapInUseMiB, 1), '', show(fluxStorage?.extra.heapInUseMiB, 1), ''],
+  );
   rows.push(
     ['registry connections open at the window’s end', String(mine?.extra.openConnectionsAtEnd ?? '—'), String(fluxDefault?.extra.openConnectionsAtEnd ?? '—'), '', String(fluxStorage?.extra.openConnectionsAtEnd ?? '—'), ''],
     ['checks (Flux: scans) per object-interval', show(mine?.extra.checksPerObjectInterval, 2), show(fluxDefault?.extra.checksPerObjectInterval, 2), '', show(fluxStorage?.extra.checksPerObjectInterval, 2), ''],

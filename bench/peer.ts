@@ -7,16 +7,17 @@
  * per 1,000 checks, push → status latency, and start → every object resolved.
  *
  * Every controller reaches the registry through a TCP pass-through that counts the connections it
- * accepts (bench/connection-counter.ts); registry requests are read from the registry's own access log.
+ * accepts (test/support/connection-counter.ts); registry requests are read from the registry's own access log
+ * (bench/registry-log.ts).
  */
 import { statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pushImage, writeImageLayout } from '../test/support/oci.js';
 import type { Registry } from '../test/support/registry.js';
 import type { SupplyChainSystem } from '../test/support/supply-chain-system.js';
-import { startConnectionCounter } from './connection-counter.js';
+import { startConnectionCounter } from '../test/support/connection-counter.js';
 import { flux, FLUX_VERSION, ours, type Contender, type Watched } from './contenders.js';
+import { registryRequests } from './registry-log.js';
 import { cpuSeconds, median, percentile, pidOf, round, rssBytes, rssFileBytes, seedTags, sleep, type AdminApi, type BenchOptions, type Figure } from './support.js';
 
 const REPOSITORY = 'bench/peer';
@@ -186,7 +187,7 @@ interface Context {
   api: AdminApi;
   registry: Registry;
   notifyRegistry: Registry;
-  counter: { accepted: number; open: number };
+  counter: { opened: number; open: number };
   pids: { apiserver: number; registry: number };
   layoutDir: string;
   progress: (message: string) => void;
@@ -213,7 +214,7 @@ async function measureOne(contender: Contender, shape: Shape, context: Context):
       writes: await api.writes(contender.writeResources),
       leaseWrites: (await api.writes(['leases'])).total,
       checks: await running.checks(),
-      connections: counter.accepted,
+      connections: counter.opened,
       logBytes: statSync(context.registry.logFile).size,
     });
     const before = await snapshot();
@@ -327,29 +328,6 @@ async function pushLatencies(contender: Contender, namespace: string, targets: W
   // A push never seen counts as the timeout, so a controller that falls behind is not flattered.
   const all = [...latencies, ...Array.from({ length: missed }, () => timeoutMs / 1000)];
   return { p50: all.length ? round(percentile(all, 50), 2) : null, p99: all.length ? round(percentile(all, 99), 2) : null, missed };
-}
-
-/** Requests in the registry's access log between two byte offsets, by method and kind of path. */
-export async function registryRequests(logFile: string, from: number, to: number): Promise<Record<string, number>> {
-  const file = await open(logFile, 'r');
-  try {
-    const buffer = Buffer.alloc(to - from);
-    await file.read(buffer, 0, buffer.length, from);
-    const byKind: Record<string, number> = {};
-    for (const [, method, path] of buffer.toString('utf8').matchAll(/"([A-Z]+) (\S+) HTTP\/[\d.]+" \d{3}/g)) {
-      const kind = `${method} ${requestKind(path!)}`;
-      byKind[kind] = (byKind[kind] ?? 0) + 1;
-    }
-    return byKind;
-  } finally {
-    await file.close();
-  }
-}
-
-function requestKind(path: string): string {
-  const route = /^\/v2\/(?:.+\/)?(manifests|blobs|tags)\/[^?]*/.exec(path);
-  if (route) return route[1] === 'tags' ? 'tags/list' : route[1]!;
-  return path.split('?')[0] === '/v2/' ? '/v2/ (ping)' : 'other';
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
  * The controllers the peer comparison runs one after the other on the same control plane and registry:
  * ours, as the harness runs it (the bundled controller under its dist/ ServiceAccount), and Flux's
  * image-reflector-controller built by `scripts/e2e-setup.sh --with-flux`, run with the arguments of its
- * own Deployment (config/manager/deployment.yaml) but scoped to one namespace as ours is, with one
+ * own Deployment (config/manager/deployment.yaml) but scoped to one namespace as ours is and without
+ * leader election (it cannot find a namespace for its Lease outside a Pod), with one
  * ImageRepository and one ImagePolicy (`digestReflectionPolicy: Always`) per tag, with and without its
  * FluxStorage feature gate.
  */
@@ -71,7 +72,7 @@ export function ours(system: SupplyChainSystem, api: AdminApi, intervalS: number
     async start(namespace) {
       // The system's first controller: the one its registry notifies.
       if (system.controller) throw new Error('the peer comparison needs every other controller stopped: the registry notifies the first one');
-      const controller = await system.startController({ name: `peer-ours-${namespace}`, args: ['--namespace', namespace, '--log-level', 'info'] });
+      const controller = await system.startController({ name: namespace, args: ['--namespace', namespace, '--log-level', 'info'] });
       return {
         pid: controllerPid(controller.url),
         checks: async () => sum(await controllerMetrics(controller.url), 'image_controller_checks_total'),
@@ -139,14 +140,15 @@ export function flux(system: SupplyChainSystem, api: AdminApi, intervalS: number
       const [metricsPort, healthPort] = [await freePort(), await freePort()];
       const metricsAddress = `127.0.0.1:${metricsPort}`;
       const processInstance = system.controlPlane.startProcess({
-        name: `peer-${fluxStorage ? 'flux-storage' : 'flux'}-${namespace}`,
+        name: namespace,
         command: binary,
         args: [
-          // Its Deployment's arguments, but one namespace (RUNTIME_NAMESPACE) as ours watches one.
+          // Its Deployment's arguments, but one namespace (RUNTIME_NAMESPACE) as ours watches one, and
+          // without --enable-leader-election: outside a Pod controller-runtime finds no namespace for
+          // the Lease and Flux has no flag to name one.
           '--watch-all-namespaces=false',
           '--log-level=info',
           '--log-encoding=json',
-          '--enable-leader-election',
           `--metrics-addr=${metricsAddress}`,
           `--health-addr=127.0.0.1:${healthPort}`,
           `--storage-path=${await mkdtemp(join(workDir, 'flux-storage-'))}`,
@@ -155,10 +157,15 @@ export function flux(system: SupplyChainSystem, api: AdminApi, intervalS: number
         // As admin: RBAC does not change what it costs, and its ClusterRole is not ours to keep in step.
         env: { ...process.env, KUBECONFIG: system.controlPlane.kubeconfig, RUNTIME_NAMESPACE: namespace },
       });
-      await waitFor(`${processInstance.spec.name} /readyz`, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok, {
-        timeoutMs: 60_000,
-        abortIf: () => processInstance.assertRunning(),
-      });
+      try {
+        await waitFor(`${processInstance.spec.name} /readyz`, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok, {
+          timeoutMs: 60_000,
+          abortIf: () => processInstance.assertRunning(),
+        });
+      } catch (error) {
+        // The log goes with the control plane's work directory: say now what Flux said.
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${processInstance.logTail(20)}`);
+      }
       return {
         pid: pidOf(`Flux process serving metrics on ${metricsAddress}`, (cmdline) => cmdline[0] === binary && cmdline.includes(`--metrics-addr=${metricsAddress}`)),
         checks: async () =>

@@ -7,7 +7,7 @@
  * per 1,000 checks, push → status latency, and start → every object resolved.
  *
  * Every controller reaches the registry through a TCP pass-through that counts the connections it
- * accepts (test/support/connection-counter.ts); registry requests are read from the registry's own access log
+ * accepts (bench/connection-counter.ts); registry requests are read from the registry's own access log
  * (bench/registry-log.ts).
  */
 import { statSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { pushImage, writeImageLayout } from '../test/support/oci.js';
 import type { Registry } from '../test/support/registry.js';
 import type { SupplyChainSystem } from '../test/support/supply-chain-system.js';
-import { startConnectionCounter } from '../test/support/connection-counter.js';
+import { startConnectionCounter } from './connection-counter.js';
 import { flux, FLUX_VERSION, ours, type Contender, type Watched } from './contenders.js';
 import { registryRequests } from './registry-log.js';
 import { cpuSeconds, median, percentile, pidOf, round, rssBytes, rssFileBytes, seedTags, sleep, type AdminApi, type BenchOptions, type Figure } from './support.js';
@@ -187,7 +187,7 @@ interface Context {
   api: AdminApi;
   registry: Registry;
   notifyRegistry: Registry;
-  counter: { opened: number; open: number };
+  counter: { accepted: number; open: number };
   pids: { apiserver: number; registry: number };
   layoutDir: string;
   progress: (message: string) => void;
@@ -214,7 +214,7 @@ async function measureOne(contender: Contender, shape: Shape, context: Context):
       writes: await api.writes(contender.writeResources),
       leaseWrites: (await api.writes(['leases'])).total,
       checks: await running.checks(),
-      connections: counter.opened,
+      connections: counter.accepted,
       logBytes: statSync(context.registry.logFile).size,
     });
     const before = await snapshot();

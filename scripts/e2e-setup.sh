@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the binaries the e2e control plane runs (etcd, kube-apiserver, kube-controller-manager,
-# kubectl, cartographer, ytt) from the Go tool modules in test/e2e/tools into one asset directory
+# kubectl, cartographer, ytt) and its node runs (kubelet, kube-scheduler, kube-proxy, and the pause
+# binary of the sandbox image) from the Go tool modules in test/e2e/tools into one asset directory
 # (envtest's KUBEBUILDER_ASSETS layout), reusing whatever is already there.
 #
 #   scripts/e2e-setup.sh              build what is missing; last line: E2E_ASSETS=<dir>
@@ -37,11 +38,11 @@ log() { echo "e2e-setup: $*" >&2; }
 
 require_debian_commands() {
   local missing=() cmd
-  for cmd in docker-registry skopeo openssl htpasswd; do
+  for cmd in docker-registry skopeo openssl htpasswd gcc; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   if ((${#missing[@]})); then
-    log "missing ${missing[*]}: run apt-get install -y docker-registry skopeo openssl apache2-utils"
+    log "missing ${missing[*]}: run scripts/ensure-test-deps.sh as root (or apt-get install the packages it names)"
     exit 1
   fi
 }
@@ -82,6 +83,24 @@ build() {
   log "$name: built in $(elapsed_since "$started")"
 }
 
+# The sandbox ("pause") container's binary from the Kubernetes module's own source, built the way its
+# build/pause/Makefile does (static, so the one-layer image needs no libc); registry.k8s.io can't be
+# reached here, so the node's sandbox image is made from it (test/support/node.ts).
+build_pause() {
+  local source started
+  if [[ -x "$assets/pause" ]]; then
+    log "pause: cached"
+    return
+  fi
+  # The module is in the cache once kube-apiserver has been built; download makes sure and says where.
+  source=$(cd "$tools/kubernetes" && go_tool mod download -json k8s.io/kubernetes | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c
+  log "pause: compiling $source"
+  started=$EPOCHREALTIME
+  gcc -Os -Wall -Werror -static -DVERSION="$PAUSE_VERSION" -o "$assets/.pause.tmp" "$source"
+  mv "$assets/.pause.tmp" "$assets/pause"
+  log "pause: built in $(elapsed_since "$started")"
+}
+
 elapsed_since() {
   awk -v from="$1" -v to="$EPOCHREALTIME" 'BEGIN { printf "%.0fs", to - from }'
 }
@@ -98,6 +117,10 @@ binary() {
 print_versions() {
   log "kube-apiserver: $("$(binary kube-apiserver)" --version)"
   log "kube-controller-manager: $("$(binary kube-controller-manager)" --version)"
+  log "kube-scheduler: $("$(binary kube-scheduler)" --version)"
+  log "kubelet: $("$(binary kubelet)" --version)"
+  log "kube-proxy: $("$(binary kube-proxy)" --version)"
+  log "pause: $("$(binary pause)" -v)"
   log "kubectl: $("$(binary kubectl)" version --client -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | head -1)"
   log "etcd: $("$(binary etcd)" --version | head -1)"
   log "cartographer: $CARTOGRAPHER_VERSION (pinned module version; the binary has no version flag)"
@@ -135,6 +158,10 @@ main() {
   build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
   build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
   build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+  build kube-scheduler kubernetes k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
+  build kubelet kubernetes k8s.io/kubernetes/cmd/kubelet "$k8s_ldflags"
+  build kube-proxy kubernetes k8s.io/kubernetes/cmd/kube-proxy "$k8s_ldflags"
+  build_pause
   build cartographer cartographer github.com/vmware-tanzu/cartographer/cmd/cartographer
   build ytt ytt carvel.dev/ytt/cmd/ytt "-X carvel.dev/ytt/pkg/version.Version=${YTT_VERSION#v}"
   if $with_flux; then build_flux; fi

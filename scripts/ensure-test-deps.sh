@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # The test suites run real things: Debian's docker-registry and skopeo, openssl for test PKI,
-# htpasswd for basic auth, and Go to build the control-plane binaries. Install the Debian packages
-# when they are missing and we may (root with apt-get); otherwise say exactly what to install.
+# htpasswd for basic auth, and Go to build the control-plane binaries; the e2e node runs Debian's
+# containerd, runc and CNI plugins in a network namespace (iproute2, util-linux's nsenter, iptables for
+# kube-proxy), gcc and the static libc build its pause binary, and busybox-static is the app its Pods
+# run. Install the Debian packages when they are missing and we may (root with apt-get); otherwise say
+# exactly what to install.
 set -euo pipefail
 
-declare -A package_of=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [htpasswd]=apache2-utils)
+# A command, or an absolute path for what is not a command, and the package that brings it.
+declare -A package_of=(
+  [docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [htpasswd]=apache2-utils
+  [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins
+  [ip]=iproute2 [nsenter]=util-linux [iptables]=iptables
+  [gcc]=gcc [/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev [/bin/busybox]=busybox-static
+)
 missing=()
 for command in "${!package_of[@]}"; do
-  command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+  if [[ $command == /* ]]; then
+    [[ -e $command ]] || missing+=("${package_of[$command]}")
+  else
+    command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+  fi
 done
 
 if ((${#missing[@]})); then

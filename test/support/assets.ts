@@ -16,6 +16,10 @@ export const BINARY_NAMES = [
   'kubectl',
   'cartographer',
   'ytt',
+  'kube-scheduler',
+  'kubelet',
+  'kube-proxy',
+  'pause',
 ] as const;
 export type BinaryName = (typeof BINARY_NAMES)[number];
 
@@ -72,6 +76,11 @@ export async function describeVersions({ binaries, versions }: Assets): Promise<
     `etcd ${await reported('etcd', ['--version'])}`,
     `cartographer ${versions.CARTOGRAPHER_VERSION} (pinned; the binary has no version flag)`,
     `ytt ${await reported('ytt', ['version'])}`,
+    `kube-scheduler ${await reported('kube-scheduler', ['--version'])}`,
+    `kubelet ${await reported('kubelet', ['--version'])}`,
+    `kube-proxy ${await reported('kube-proxy', ['--version'])}`,
+    // `pause.c v3.10.1`
+    `pause ${await reported('pause', ['-v'])}`,
   ]
     .map((line) => `  ${line}`)
     .join('\n');

@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on loopback for e2e tests: etcd, kube-apiserver (RBAC on) and
-// kube-controller-manager, plus Cartographer on demand. There is no scheduler or kubelet, so Pods stay
-// Pending: tests assert on API objects, not on running containers. See shared HARNESS.md for why
-// each flag is there.
+// kube-controller-manager, plus Cartographer on demand. On its own there is no scheduler or kubelet, so
+// Pods stay Pending: tests assert on API objects. Given a node's network namespace (test/support/node.ts)
+// it runs inside that namespace, set up for a kubelet: see shared HARNESS.md and NODE.md for why each
+// flag is there.
 //
 //   const controlPlane = new ControlPlane();
 //   beforeAll(() => controlPlane.start(), 180_000);
@@ -11,7 +12,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cartographerConfigDir, describeVersions, findAssets, type Assets } from './assets.js';
-import { createPki, type Pki } from './pki.js';
+import type { NetworkNamespace } from './netns.js';
+import { createPki, issueCertificate, type Pki } from './pki.js';
 import { freePort, ManagedProcess, run, type ProcessSpec, type RunOptions } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -37,6 +39,23 @@ const CONTROLLER_MANAGER_CONTROLLERS = [
   'root-ca-certificate-publisher-controller',
 ];
 
+/** With a node: Services get EndpointSlices (kube-proxy's input), and the Node's not-ready taint is lifted. */
+const NODE_CONTROLLERS = ['endpointslice-controller', 'node-lifecycle-controller'];
+
+/** The Service ClusterIP range; its first address is the `kubernetes` Service (in the apiserver's SANs). */
+export const SERVICE_CIDR = '10.0.0.0/24';
+
+export interface ControlPlaneOptions {
+  /**
+   * Run inside this node's network namespace, with the apiserver on every address there (advertising
+   * the node IP, so the `kubernetes` Service leads to it), Node,RBAC authorization with NodeRestriction,
+   * the ServiceAccount admission plugin (Pods get their token volume), and a client certificate for
+   * kubelet's API. Its ports are mirrored to the host's loopback, so kubeconfigs and URLs are the same.
+   * @default undefined: API only, on the host's loopback
+   */
+  node?: NetworkNamespace;
+}
+
 export interface KubectlOptions extends RunOptions {
   /** @default the admin kubeconfig */
   kubeconfig?: string;
@@ -55,6 +74,11 @@ export class ControlPlane {
   #pki: Pki | undefined;
   #processes: ManagedProcess[] = [];
   #apiServer: ManagedProcess | undefined;
+  readonly #node: NetworkNamespace | undefined;
+
+  constructor({ node }: ControlPlaneOptions = {}) {
+    this.#node = node;
+  }
 
   /** Starts etcd, kube-apiserver and kube-controller-manager; resolves when they serve. */
   async start(): Promise<void> {
@@ -63,11 +87,12 @@ export class ControlPlane {
       this.assets = assets;
       console.log(`e2e control plane binaries:\n${await describeVersions(assets)}`);
       this.workDir = mkdtempSync(join(tmpdir(), 'e2e-control-plane-'));
-      const pki = await createPki(this.#subdir('pki'));
+      const pki = await createPki(this.#subdir('pki'), this.#node ? [`IP:${this.#node.nodeIp}`] : []);
       this.#pki = pki;
 
       const etcdUrl = await this.#startEtcd();
       const port = await freePort();
+      await this.#node?.mirrorLoopbackPort(port);
       this.apiServerUrl = `https://127.0.0.1:${port}`;
       this.kubeconfig = this.#writeKubeconfig('admin', {
         'client-certificate': pki.adminCert,
@@ -103,6 +128,25 @@ export class ControlPlane {
     }
     const token = await this.kubectl(['create', 'token', name, '-n', namespace, `--duration=${TOKEN_DURATION}`]);
     return this.#writeKubeconfig(`${namespace}.${name}`, { token: token.trim() });
+  }
+
+  /**
+   * A kubeconfig authenticating with a new client certificate for `subject` (`/O=system:nodes/CN=…`),
+   * signed by the cluster CA: how a kubelet is known to the Node authorizer.
+   * @returns the kubeconfig's path
+   */
+  async certificateKubeconfig(name: string, subject: string): Promise<string> {
+    const pki = this.#requirePki();
+    const dir = this.#subdir('pki');
+    const files = await issueCertificate({ cert: pki.caCert, key: pki.caKey }, { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) }, subject, [
+      'extendedKeyUsage=clientAuth',
+    ]);
+    return this.#writeKubeconfig(name, { 'client-certificate': files.cert, 'client-key': files.key });
+  }
+
+  /** The CA that signs the apiserver's serving certificate and every client certificate. */
+  get caCert(): string {
+    return this.#requirePki().caCert;
   }
 
   /**
@@ -149,7 +193,8 @@ export class ControlPlane {
    * ends with its whole process group. For the processes a scenario adds (controller, registry).
    */
   startProcess(spec: Omit<ProcessSpec, 'logFile'>): ManagedProcess {
-    const managed = new ManagedProcess({ ...spec, logFile: join(this.#subdir('logs'), `${spec.name}.log`) });
+    const placed = this.#node ? this.#node.wrap(spec) : spec;
+    const managed = new ManagedProcess({ ...placed, logFile: join(this.#subdir('logs'), `${spec.name}.log`) });
     this.#processes.push(managed);
     return managed;
   }
@@ -181,6 +226,7 @@ export class ControlPlane {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
+    await this.#node?.mirrorLoopbackPort(clientPort);
     const etcd = this.startProcess({
       name: 'etcd',
       command: this.#requireAssets().binaries.etcd,
@@ -203,27 +249,44 @@ export class ControlPlane {
 
   #apiServerSpec(port: number, etcdUrl: string): Omit<ProcessSpec, 'logFile'> {
     const pki = this.#requirePki();
+    const node = this.#node;
+    const placement = node
+      ? [
+          // Every address in the namespace: 127.0.0.1 for the daemons and the host's mirror, the node IP
+          // for Pods (the `kubernetes` Service's endpoint is the advertised address).
+          '--bind-address=0.0.0.0',
+          `--advertise-address=${node.nodeIp}`,
+          '--authorization-mode=Node,RBAC',
+          '--enable-admission-plugins=NodeRestriction',
+          // logs/exec dial the Node's InternalIP; by name they would ask a resolver the namespace cannot reach.
+          '--kubelet-preferred-address-types=InternalIP',
+          `--kubelet-client-certificate=${pki.adminCert}`,
+          `--kubelet-client-key=${pki.adminKey}`,
+        ]
+      : [
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          '--authorization-mode=RBAC',
+          // Without a kubelet nothing mounts tokens; the plugin would only reject Pods created before
+          // the serviceaccount controller makes the namespace's `default` ServiceAccount.
+          '--disable-admission-plugins=ServiceAccount',
+        ];
     return {
       name: 'kube-apiserver',
       command: this.#requireAssets().binaries['kube-apiserver'],
       args: [
         `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        ...placement,
         `--secure-port=${port}`,
         `--cert-dir=${this.#subdir('apiserver-certs')}`,
         `--tls-cert-file=${pki.serverCert}`,
         `--tls-private-key-file=${pki.serverKey}`,
         `--client-ca-file=${pki.caCert}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--authorization-mode=RBAC',
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
         `--service-account-issuer=https://127.0.0.1:${port}`,
         `--service-account-key-file=${pki.serviceAccountPublicKey}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--allow-privileged=true',
-        // Without a kubelet nothing mounts tokens; the plugin would only reject Pods created before
-        // the serviceaccount controller makes the namespace's `default` ServiceAccount.
-        '--disable-admission-plugins=ServiceAccount',
         // Bounds graceful shutdown at 2 s once requests drain; otherwise open watches (controllers,
         // Cartographer) hold it for the 60 s request timeout and restartApiServer() ends in SIGKILL.
         '--shutdown-send-retry-after=true',
@@ -252,7 +315,7 @@ export class ControlPlane {
         '--secure-port=0',
         `--root-ca-file=${pki.caCert}`,
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
-        `--controllers=${CONTROLLER_MANAGER_CONTROLLERS.join(',')}`,
+        `--controllers=${[...CONTROLLER_MANAGER_CONTROLLERS, ...(this.#node ? NODE_CONTROLLERS : [])].join(',')}`,
       ],
     });
     // The serviceaccount controller creating `default` shows the controllers are running.

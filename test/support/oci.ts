@@ -3,9 +3,9 @@
  * digest skopeo then sees for a reference — the reference value every resolver test compares against.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { run } from './processes.js';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -29,7 +29,20 @@ export interface LayoutOptions {
   tag?: string;
   /** Write an index with linux/amd64 and linux/arm64 images instead of one linux/amd64 image. @default false */
   multiArch?: boolean;
+  /**
+   * Make images a node can run: Debian's static busybox serving HTTP on 8080, as the image's entrypoint.
+   * Each image still has its unique file, `/unique.txt` (`<uuid> <architecture>`). @default false
+   */
+  runnable?: boolean;
 }
+
+/** The static busybox of Debian's busybox-static: one file, no libraries. */
+const BUSYBOX = '/bin/busybox';
+/**
+ * The shell is PID 1 and exits on SIGTERM (busybox's applets as PID 1 ignore it, so every Pod would take
+ * its whole grace period to stop).
+ */
+const RUNNABLE_ENTRYPOINT = ['/busybox', 'sh', '-c', "trap 'exit 0' TERM; /busybox httpd -f -p 8080 -h / & wait"];
 
 interface Descriptor {
   mediaType: string;
@@ -39,43 +52,85 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
+/** What a container runs, as an OCI image config's `config` says it (the Dockerfile's USER, ENV, …). */
+export interface ImageRuntimeConfig {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, object>;
+  Labels?: Record<string, string>;
+}
+
 /**
  * Writes an OCI image layout into `dir` (created; it should not exist yet). Every image holds a file with
  * unique content, so every call yields new digests — a re-push to the same tag moves it.
  */
 export async function writeImageLayout(dir: string, options: LayoutOptions = {}): Promise<ImageLayout> {
-  const tag = options.tag ?? 'latest';
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const writeBlob = async (mediaType: string, content: Buffer): Promise<Descriptor> => {
-    const hex = createHash('sha256').update(content).digest('hex');
-    await writeFile(join(dir, 'blobs', 'sha256', hex), content);
-    return { mediaType, digest: `sha256:${hex}`, size: content.length };
-  };
-  const writeJson = (mediaType: string, value: object) => writeBlob(mediaType, Buffer.from(JSON.stringify(value)));
-
-  const writeImage = async (architecture: string): Promise<Descriptor> => {
-    const tar = tarWithOneFile('unique.txt', `${randomUUID()} ${architecture}\n`);
-    const layer = await writeBlob('application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(tar));
-    const config = await writeJson('application/vnd.oci.image.config.v1+json', {
+  const blobs = await blobWriter(dir);
+  const busybox = options.runnable ? [{ name: 'busybox', content: await readFile(BUSYBOX), mode: 0o755 }] : [];
+  const uniqueImage = (architecture: string) =>
+    writeImage(
+      blobs,
       architecture,
-      os: 'linux',
-      config: {},
-      // diff_ids are digests of the uncompressed layers; registries and skopeo check them on conversion.
-      rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(tar).digest('hex')}`] },
-    });
-    return writeJson(OCI_MANIFEST, { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
-  };
+      gzipSync(tar([{ name: 'unique.txt', content: Buffer.from(`${randomUUID()} ${architecture}\n`), mode: 0o644 }, ...busybox])),
+      options.runnable ? { Entrypoint: RUNNABLE_ENTRYPOINT } : {},
+    );
 
   let top: Descriptor;
   if (options.multiArch) {
     const manifests: Descriptor[] = [];
     for (const architecture of ['amd64', 'arm64']) {
-      manifests.push({ ...(await writeImage(architecture)), platform: { architecture, os: 'linux' } });
+      manifests.push({ ...(await uniqueImage(architecture)), platform: { architecture, os: 'linux' } });
     }
-    top = await writeJson(OCI_INDEX, { schemaVersion: 2, mediaType: OCI_INDEX, manifests });
+    top = await blobs.writeJson(OCI_INDEX, { schemaVersion: 2, mediaType: OCI_INDEX, manifests });
   } else {
-    top = await writeImage('amd64');
+    top = await uniqueImage('amd64');
   }
+  return finishLayout(dir, top, options.tag ?? 'latest');
+}
+
+/**
+ * Writes a linux/amd64 OCI image layout into `dir` whose one layer is `layer` (an uncompressed tar, which
+ * containerd unpacks as it is: no time spent compressing a 100 MB node binary for a local registry).
+ */
+export async function writeRootfsLayout(dir: string, layer: Buffer, runtime: ImageRuntimeConfig, tag = 'latest'): Promise<ImageLayout> {
+  const blobs = await blobWriter(dir);
+  return finishLayout(dir, await writeImage(blobs, 'amd64', layer, runtime), tag);
+}
+
+interface BlobWriter {
+  write(mediaType: string, content: Buffer): Promise<Descriptor>;
+  writeJson(mediaType: string, value: object): Promise<Descriptor>;
+}
+
+async function blobWriter(dir: string): Promise<BlobWriter> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const write = async (mediaType: string, content: Buffer): Promise<Descriptor> => {
+    const hex = sha256Hex(content);
+    await writeFile(join(dir, 'blobs', 'sha256', hex), content);
+    return { mediaType, digest: `sha256:${hex}`, size: content.length };
+  };
+  return { write, writeJson: (mediaType, value) => write(mediaType, Buffer.from(JSON.stringify(value))) };
+}
+
+/** One image: `layer` is a gzip tar (it starts with gzip's magic bytes) or a plain one. */
+async function writeImage(blobs: BlobWriter, architecture: string, layer: Buffer, runtime: ImageRuntimeConfig): Promise<Descriptor> {
+  const gzipped = layer[0] === 0x1f && layer[1] === 0x8b;
+  const tar = gzipped ? gunzipSync(layer) : layer;
+  const layerDescriptor = await blobs.write(`application/vnd.oci.image.layer.v1.tar${gzipped ? '+gzip' : ''}`, layer);
+  const config = await blobs.writeJson('application/vnd.oci.image.config.v1+json', {
+    architecture,
+    os: 'linux',
+    config: runtime,
+    // diff_ids are digests of the uncompressed layers; registries and skopeo check them on conversion.
+    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
+  });
+  return blobs.writeJson(OCI_MANIFEST, { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layerDescriptor] });
+}
+
+async function finishLayout(dir: string, top: Descriptor, tag: string): Promise<ImageLayout> {
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await writeFile(
     join(dir, 'index.json'),
@@ -85,6 +140,10 @@ export async function writeImageLayout(dir: string, options: LayoutOptions = {})
     }),
   );
   return { dir, tag, source: `oci:${dir}:${tag}`, digest: top.digest, mediaType: top.mediaType as ImageLayout['mediaType'] };
+}
+
+function sha256Hex(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
 export interface SkopeoOptions {
@@ -140,14 +199,23 @@ function connectionFlags(prefix: '' | 'dest-', options: SkopeoOptions): string[]
   return flags;
 }
 
-/** A POSIX ustar archive holding one regular file: the smallest layer a registry and skopeo accept. */
-function tarWithOneFile(name: string, content: string): Buffer {
-  const data = Buffer.from(content, 'utf8');
+interface TarEntry {
+  name: string;
+  content: Buffer;
+  mode: number;
+}
+
+/** A POSIX ustar archive of regular files in its root (one file is the smallest layer a registry and skopeo accept). */
+function tar(entries: TarEntry[]): Buffer {
+  return Buffer.concat([...entries.flatMap(tarFile), Buffer.alloc(1024)]);
+}
+
+function tarFile({ name, content: data, mode }: TarEntry): Buffer[] {
   const header = Buffer.alloc(512);
   const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'ascii');
   const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, '0');
   field(0, 100, name);
-  field(100, 8, octal(0o644, 8));
+  field(100, 8, octal(mode, 8));
   field(108, 8, octal(0, 8));
   field(116, 8, octal(0, 8));
   field(124, 12, octal(data.length, 12));
@@ -160,5 +228,5 @@ function tarWithOneFile(name: string, content: string): Buffer {
   const checksum = header.reduce((sum, byte) => sum + byte, 0);
   field(148, 8, `${octal(checksum, 7)}\0 `);
   const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([header, data, padding, Buffer.alloc(1024)]);
+  return [header, data, padding];
 }

@@ -26,7 +26,8 @@ export interface CertificateFiles {
   key: string;
 }
 
-export async function createPki(dir: string): Promise<Pki> {
+/** `extraSans` (`IP:10.250.0.1`) adds names the apiserver is also reached by, such as a node's address. */
+export async function createPki(dir: string, extraSans: string[] = []): Promise<Pki> {
   const pki: Pki = {
     caCert: join(dir, 'ca.crt'),
     caKey: join(dir, 'ca.key'),
@@ -39,7 +40,7 @@ export async function createPki(dir: string): Promise<Pki> {
   };
   const ca = await selfSignedCertificate({ cert: pki.caCert, key: pki.caKey }, '/CN=e2e-ca');
   await issueCertificate(ca, { cert: pki.serverCert, key: pki.serverKey }, '/CN=kube-apiserver', [
-    `subjectAltName=${SERVER_SANS}`,
+    `subjectAltName=${[SERVER_SANS, ...extraSans].join(',')}`,
     'extendedKeyUsage=serverAuth',
   ]);
   // O=system:masters is the group RBAC always allows everything.

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import type { NetworkNamespace } from './netns.js';
 import { issueCertificate, selfSignedCertificate } from './pki.js';
 import { freePort, ManagedProcess, run } from './processes.js';
 import { waitFor } from './wait.js';
@@ -26,6 +27,11 @@ export interface RegistryOptions {
   tokenAuth?: boolean;
   /** POST push and pull events to `url` with `Authorization: Bearer <token>`. */
   notifications?: { url: string; token: string };
+  /**
+   * Run inside this network namespace, on every address there (its loopback for the node's containerd,
+   * the node IP for Pods), with the port mirrored to the host's 127.0.0.1. @default the host's loopback
+   */
+  namespace?: NetworkNamespace;
 }
 
 export interface Registry {
@@ -81,7 +87,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       version: 0.1,
       log: { level: 'info', formatter: 'text' },
       storage: { filesystem: { rootdirectory: join(dir, 'storage') }, maintenance: { uploadpurging: { enabled: false } } },
-      http: { addr: host, secret: randomBytes(16).toString('hex') },
+      http: { addr: options.namespace ? `0.0.0.0:${port}` : host, secret: randomBytes(16).toString('hex') },
     };
     const result: Omit<Registry, 'stop'> = { host, logFile };
 
@@ -129,7 +135,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     // JSON is YAML, so the config needs no YAML writer.
     const configFile = join(dir, 'config.yml');
     await writeFile(configFile, JSON.stringify(config, null, 2));
-    registry = new ManagedProcess({ name: 'docker-registry', command: 'docker-registry', args: ['serve', configFile], logFile });
+    const spec = { name: 'docker-registry', command: 'docker-registry', args: ['serve', configFile], logFile };
+    await options.namespace?.mirrorLoopbackPort(port);
+    registry = new ManagedProcess(options.namespace ? options.namespace.wrap(spec) : spec);
     await waitUntilServing(registry, host, result.caPem);
     return { ...result, stop };
   } catch (error) {

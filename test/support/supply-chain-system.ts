@@ -3,6 +3,8 @@
  * real registry on 127.0.0.1:5000 (the seed's `localhost:5000`), `kubectl apply -f dist/` exactly as the
  * README says, and the bundled image controller running under the ServiceAccount dist/ gives it, so
  * the RBAC the charts synthesize is what is tested. Shared by the e2e, resilience and benchmark runs.
+ * With `node: true` it is all on a real node instead (test/support/node.ts), and the controller is the
+ * Pod dist/ deploys, from an image made like controller/Dockerfile's (test/support/controller-image.ts).
  *
  *   const system = new SupplyChainSystem({ notifications: true });
  *   beforeAll(() => system.start(), 300_000);
@@ -16,10 +18,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Image } from '../../controller/src/api/image.js';
+import { LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/local-registry.js';
 import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
-import { pushImage, skopeoDigest, writeImageLayout, type PushOptions } from './oci.js';
+import { pushControllerImage } from './controller-image.js';
+import { KubeNode, NODE_IP } from './node.js';
+import { pushImage, skopeoDigest, writeImageLayout, type LayoutOptions, type PushOptions } from './oci.js';
 import { freePort, type ManagedProcess } from './processes.js';
 import { startRegistry, type Registry } from './registry.js';
 import { waitFor } from './wait.js';
@@ -46,6 +51,14 @@ export interface SupplyChainSystemOptions {
    * Images can take 0 (a free port) and so run beside another system. @default 5000
    */
   registryPort?: number;
+  /**
+   * Run on a real node: the control plane, the registry (on the seed's port) and the node in one network
+   * namespace, kube-public/local-registry-hosting published as kind-with-registry.sh does, and the
+   * controller as the Pod of dist/'s Deployment (startController and the host process are not used).
+   * With `notifications`, the registry notifies the controller's Service and the token is in the Secret
+   * the Deployment reads. @default false
+   */
+  node?: boolean;
 }
 
 export interface ControllerProcessOptions {
@@ -71,10 +84,21 @@ export interface RunningController {
 interface ControllerIdentity {
   namespace: string;
   serviceAccount: string;
+  /** The Deployment and the Service in front of it. */
+  deployment: string;
+  service: string;
 }
 
+/** Where dist/'s Deployment pulls the controller from: `localhost:5000/apps/controller` (tag latest). */
+export const CONTROLLER_REPOSITORY = 'apps/controller';
+
 export class SupplyChainSystem {
-  readonly controlPlane = new ControlPlane();
+  /** Replaced by one inside the node's namespace when start() makes the node. */
+  controlPlane = new ControlPlane();
+  /** The node, with `node: true`. */
+  node: KubeNode | undefined;
+  /** Digest of the controller image start() pushed, with `node: true`. */
+  controllerImageDigest = '';
   readonly options: Required<SupplyChainSystemOptions>;
   /** Bearer token the registry sends and the controller requires on /notifications. */
   readonly notificationToken = randomBytes(24).toString('hex');
@@ -94,12 +118,14 @@ export class SupplyChainSystem {
       controllerArgs: options.controllerArgs ?? [],
       startController: options.startController ?? true,
       registryPort: options.registryPort ?? SEED_REGISTRY_PORT,
+      node: options.node ?? false,
     };
   }
 
   async start(): Promise<void> {
     if (!existsSync(controllerBundle)) throw new Error('the controller bundle is missing: run `npm run build` first');
     this.#layouts = await mkdtemp(join(tmpdir(), 'e2e-images-'));
+    if (this.options.node) return this.#startOnNode();
     await this.controlPlane.start();
     if (this.options.cartographer) await this.controlPlane.startCartographer();
     else await this.#installCartographerCrds();
@@ -186,10 +212,11 @@ export class SupplyChainSystem {
    * Pushes a new image (new digest every time) to `repository:tag` of the registry and returns the
    * digest the registry now serves for the tag, as skopeo sees it.
    */
-  async push(repository: string, options: PushOptions & { tag?: string; multiArch?: boolean } = {}): Promise<string> {
+  async push(repository: string, options: PushOptions & Omit<LayoutOptions, 'runnable'> = {}): Promise<string> {
     const registry = this.#requireRegistry();
     const tag = options.tag ?? 'latest';
-    const layout = await writeImageLayout(join(this.#layouts, randomBytes(8).toString('hex')), { tag, multiArch: options.multiArch });
+    // On a node every pushed image is run, so it must be runnable.
+    const layout = await writeImageLayout(join(this.#layouts, randomBytes(8).toString('hex')), { tag, multiArch: options.multiArch, runnable: this.options.node });
     const destination = `${registry.host}/${repository}:${tag}`;
     await pushImage(layout, destination, { format: options.format, all: options.all ?? options.multiArch });
     await rm(layout.dir, { recursive: true, force: true });
@@ -231,11 +258,41 @@ export class SupplyChainSystem {
   }
 
   async stop(): Promise<void> {
+    await this.node?.stop();
     await this.controlPlane.stop();
     await this.registry?.stop();
+    await this.node?.remove();
+    this.node = undefined;
     if (this.#layouts) await rm(this.#layouts, { recursive: true, force: true });
     this.registry = undefined;
     this.controller = undefined;
+  }
+
+  async #startOnNode(): Promise<void> {
+    const node = await KubeNode.prepare();
+    this.node = node;
+    this.controlPlane = new ControlPlane({ node: node.network });
+    await this.controlPlane.start();
+    if (this.options.cartographer) await this.controlPlane.startCartographer();
+    else await this.#installCartographerCrds();
+    // Pods stay Pending until the node starts, so none pulls an image that is not pushed yet.
+    await this.kubectl(['apply', '-f', join(repoRoot, 'dist')]);
+    const { namespace, deployment } = this.identity;
+    const service = await this.kubectl(['get', 'service', this.identity.service, '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[0].port}']);
+    this.registry = await startRegistry({
+      port: SEED_REGISTRY_PORT,
+      namespace: node.network,
+      notifications: this.options.notifications ? { url: `http://${service}/notifications`, token: this.notificationToken } : undefined,
+    });
+    await this.apply(localRegistryHosting(`${NODE_IP}:${SEED_REGISTRY_PORT}`));
+    if (this.options.notifications) {
+      await this.kubectl(['create', 'secret', 'generic', 'image-controller-notifications', '-n', namespace, `--from-literal=token=${this.notificationToken}`]);
+    }
+    this.controllerImageDigest = await pushControllerImage(`${this.registry.host}/${CONTROLLER_REPOSITORY}:latest`);
+    await node.start(this.controlPlane, { registry: SEED_REGISTRY, pushTo: this.registry.host });
+    await this.kubectl(['rollout', 'status', `deployment/${deployment}`, '-n', namespace, '--timeout=120s']).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${node.logTails()}\n${node.podLogs(namespace)}`);
+    });
   }
 
   /** dist/ holds the supply chain and the demo Workload, whose kinds must exist even when Cartographer does not run. */
@@ -251,14 +308,33 @@ export class SupplyChainSystem {
   }
 }
 
+/**
+ * KEP-1755's ConfigMap as scripts/kind-with-registry.sh publishes it: the node's containerd knows the
+ * registry as the seed's `localhost:5000`, Pods reach it at `hostFromClusterNetwork`.
+ */
+function localRegistryHosting(hostFromClusterNetwork: string): object {
+  const { namespace, name, key } = LOCAL_REGISTRY_HOSTING;
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace },
+    data: {
+      [key]: `host: "${SEED_REGISTRY}"\nhostFromClusterNetwork: "${hostFromClusterNetwork}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n`,
+    },
+  };
+}
+
 /** The controller's namespace and ServiceAccount as dist/ defines them, so the test follows the charts. */
 function controllerIdentityFromDist(): ControllerIdentity {
   const file = join(repoRoot, 'dist/0001-image-controller.k8s.yaml');
   const objects = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS());
   const deployment = objects.find((object) => object?.kind === 'Deployment');
-  if (!deployment) throw new Error(`no Deployment in ${file}`);
+  const service = objects.find((object) => object?.kind === 'Service');
+  if (!deployment || !service) throw new Error(`no Deployment or no Service in ${file}`);
   return {
     namespace: deployment.metadata.namespace,
     serviceAccount: deployment.spec.template.spec.serviceAccountName,
+    deployment: deployment.metadata.name,
+    service: service.metadata.name,
   };
 }

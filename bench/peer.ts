@@ -162,9 +162,10 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
         const watched: Watched[] = Array.from({ length: size }, (_, i) => ({ name: `t${i}`, image: `${counter.host}/${REPOSITORY}-${size}:t${i}` }));
         const notified: Watched[] =
           contender.label === 'ours' ? Array.from({ length: pushes }, (_, i) => ({ name: `notify-${i}`, image: `${notifyRegistry.host}/${NOTIFY_REPOSITORY}:n${i}` })) : [];
-        results.push(
-          await measureOne(contender, { size, watched, notified, windowS, pushes, quick }, { api, registry, notifyRegistry, counter, pids, layoutDir, progress }),
-        );
+        const result = await measureOne(contender, { size, watched, notified, windowS, pushes, quick }, { api, registry, notifyRegistry, counter, pids, layoutDir, progress });
+        // Each result as soon as it is measured, so an interrupted run still leaves its figures behind.
+        progress(`peer: ${contender.label} at ${size}: ${JSON.stringify(result)}`);
+        results.push(result);
       }
     }
     return report(results, sizes, { windowS, pushes, quick, idle });

@@ -144,8 +144,8 @@ export function flux(system: SupplyChainSystem, api: AdminApi, intervalS: number
         command: binary,
         args: [
           // Its Deployment's arguments, but one namespace (RUNTIME_NAMESPACE) as ours watches one, and
-          // without --enable-leader-election: outside a Pod controller-runtime finds no namespace for
-          // the Lease and Flux has no flag to name one.
+          // without --enable-leader-election (ours runs without --leader-elect too): outside a Pod
+          // controller-runtime finds no namespace for the Lease and Flux has no flag to name one.
           '--watch-all-namespaces=false',
           '--log-level=info',
           '--log-encoding=json',

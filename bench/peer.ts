@@ -110,7 +110,7 @@ export const NOT_LIKE_FOR_LIKE = [
   'Flux keeps every tag in a database (Badger by default, files with FluxStorage) and evaluates a policy per ImagePolicy; ours keeps one digest per Image;',
   'Flux reflects a digest through two objects per tag (ImageRepository + ImagePolicy, each with its own status); ours writes one Image status;',
   'a Flux "check" is one ImageRepository scan (controller_runtime_reconcile_total); its ImagePolicy HEADs come on top;',
-  'Flux runs as the cluster admin (its ClusterRole is not installed) and without leader election (outside a Pod it finds no namespace for its Lease), ours under its dist/ ServiceAccount holding a Lease (renewed every 2 s; Lease writes are left out of the write counts); both watch one namespace.',
+  'Flux runs as the cluster admin (its ClusterRole is not installed), ours under its dist/ ServiceAccount; both watch one namespace and neither holds a Lease (ours: --leader-elect is off by default; Flux: outside a Pod it finds no namespace for one).',
 ];
 
 export interface PeerReport {

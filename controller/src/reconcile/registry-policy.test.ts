@@ -20,6 +20,9 @@ describe('RegistryPolicy', () => {
     [['*.example.com'], 'registry.example.com', 'registry.example.com', undefined],
     [['*.example.com'], 'ghcr.io', 'ghcr.io', '--allowed-registries'],
     [['*.example.com'], 'sneaky.example.com', 'sneaky.example.com', 'link-local'],
+    // A forbidden address the flag does not list is refused for what it is, not for the flag.
+    [['ghcr.io'], '[::ffff:a9fe:a9fe]:80', '[::ffff:a9fe:a9fe]:80', 'link-local or cloud metadata'],
+    [['ghcr.io'], 'metadata.google.internal', 'metadata.google.internal', 'cloud metadata'],
     [['localhost'], 'localhost:5000', 'localhost:5000', undefined],
     [['localhost:5001'], 'localhost:5000', 'localhost:5000', '--allowed-registries'],
     [['localhost:5000'], 'localhost:5000', 'kind-registry:5000', undefined], // allowed as named; the alias is checked for addresses only

@@ -31,17 +31,21 @@ export class RegistryPolicy {
 
   /** Throws RegistryNotAllowed unless `registry` (as the Image names it) may be checked by contacting `endpoint`. */
   async check(registry: string, endpoint: string): Promise<void> {
+    const host = hostOf(endpoint).toLowerCase();
+    // A metadata name or a forbidden literal address is refused for that reason whatever the flag says,
+    // so the message names the real problem rather than a missing --allowed-registries entry.
+    if (isMetadataHost(host)) throw refused(endpoint, host);
+    if (isIP(host) && isForbiddenAddress(host)) throw refused(endpoint, host);
     if (!this.#allowed.allows(registry)) {
       throw new RegistryError(
         ImageReason.RegistryNotAllowed,
         `registry ${registry} is not in the controller's --allowed-registries; add it there or use an allowed registry`,
       );
     }
-    const host = hostOf(endpoint).toLowerCase();
-    if (isMetadataHost(host)) throw refused(endpoint, host);
+    if (isIP(host)) return;
     let addresses: string[];
     try {
-      addresses = isIP(host) ? [host] : await this.#lookup(host);
+      addresses = await this.#lookup(host);
     } catch {
       return; // Unresolvable: the registry client reports it as RegistryUnavailable, with the DNS error.
     }

@@ -159,17 +159,24 @@ export class ControllerServer {
   }
 }
 
-/** The body as text, or undefined when it exceeds `limit` bytes (the rest is not read). */
+/**
+ * A body up to this many times the limit is read to its end and dropped, so a client still sending gets
+ * the 413 instead of a broken pipe; past that the connection is closed mid-body.
+ */
+const DRAINED_BODY_FACTOR = 4;
+
+/** The body as text, or undefined when it exceeds `limit` bytes (what is past it is not kept). */
 async function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
-  if (Number(request.headers['content-length'] ?? 0) > limit) return undefined;
+  const drainLimit = limit * DRAINED_BODY_FACTOR;
+  if (Number(request.headers['content-length'] ?? 0) > drainLimit) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
+    if (size > drainLimit) return undefined;
+    if (size <= limit) chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
 function send(response: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {

@@ -1,27 +1,22 @@
 /**
  * The controller's narrow view of the API server: each consumer gets an interface with just the calls it
- * makes (so tests inject a small fake), and `createKubeClient` implements them all with client-node 2.x.
+ * makes (so tests inject a small fake), and `createKubeClient` implements them all: REST calls on plain
+ * JSON (rest.ts) and client-node 2.x's KubeConfig and Watch.
  * RBAC needed, and nothing more: images get/list/watch, images/status patch, events create/patch,
  * secrets get, serviceaccounts get, configmaps get in kube-public, leases get/create/update.
  */
 import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
   KubeConfig,
-  ListWatch,
-  PatchStrategy,
-  setHeaderOptions,
   Watch,
   type CoreV1Event,
-  type KubernetesListObject,
-  type KubernetesObject,
   type V1ConfigMap,
   type V1Lease,
   type V1Secret,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
+import { ListWatch, type ImageList, type WatchSource } from './list-watch.js';
+import { kubeRest, MERGE_PATCH } from './rest.js';
 import { shareDispatchers } from './shared-dispatcher.js';
 
 export interface ImageStatusWriter {
@@ -49,7 +44,7 @@ export interface LeaseStore {
   replace(lease: V1Lease): Promise<V1Lease>;
 }
 
-/** client-node's informer as used for Images (custom objects arrive as plain JSON: timestamps stay strings). */
+/** A list+watch of Images (list-watch.ts); Images arrive as plain JSON: timestamps stay strings. */
 export interface ImageListWatch {
   on(verb: 'add' | 'update' | 'delete', callback: (image: Image) => void): void;
   on(verb: 'error', callback: (error: unknown) => void): void;
@@ -64,7 +59,7 @@ export interface KubeClient extends ImageStatusWriter, ObjectReader, EventWriter
   leaseStore(namespace: string, name: string): LeaseStore;
 }
 
-/** The HTTP status of a client-node ApiException (`.code`), if `error` is one. */
+/** The HTTP status of an ApiError (or a client-node ApiException: both have `.code`), if `error` is one. */
 export function apiStatus(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -81,8 +76,8 @@ export interface ApiRefusal {
 }
 
 /**
- * Reads the Status body out of a client-node ApiException (its own message is a dump of body and
- * headers); any other error keeps its message.
+ * Reads the Status body out of an ApiError (or a client-node ApiException, whose own message is a dump
+ * of body and headers); any other error keeps its message.
  */
 export function describeApiError(error: unknown): ApiRefusal {
   // A failed watch reports the HTTP status as `statusCode`, not as an ApiException's `code`.
@@ -119,18 +114,16 @@ export function cachedImage(image: Image): Image {
   return cached;
 }
 
-/** client-node's Watch, with every Image it reports passed through `cachedImage` before the informer keeps it. */
-function cachedImageWatch(config: KubeConfig): Watch {
+/** client-node's Watch, with every Image it reports passed through `cachedImage` before the ListWatch keeps it. */
+function cachedImageWatch(config: KubeConfig): WatchSource {
   const watch = new Watch(config);
   const imagePhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
   return {
     watch: (path, query, callback, done) =>
       // ERROR carries a Status and BOOKMARK only a resourceVersion: those pass as they are.
-      watch.watch(path, query, (phase, object, event) => callback(phase, imagePhases.has(phase) ? cachedImage(object as Image) : object, event), done),
-  } as Watch;
+      watch.watch(path, query, (phase, object) => callback(phase, imagePhases.has(phase) ? cachedImage(object as Image) : object), done),
+  };
 }
-
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 async function orUndefinedIfGone<T>(request: Promise<T>): Promise<T | undefined> {
   try {
@@ -151,37 +144,35 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 
 export function createKubeClient(config: KubeConfig): KubeClient {
   shareDispatchers(config);
-  const custom = config.makeApiClient(CustomObjectsApi);
-  const core = config.makeApiClient(CoreV1Api);
-  const coordination = config.makeApiClient(CoordinationV1Api);
-  const image = { group: IMAGE_GROUP, version: IMAGE_VERSION, plural: IMAGE_PLURAL };
+  const rest = kubeRest(config);
+  const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
+  const images = (namespace?: string) => `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}${namespace ? ns(namespace) : ''}/${IMAGE_PLURAL}`;
+  const core = (namespace: string, plural: string, name?: string) => `/api/v1${ns(namespace)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+  const leases = (namespace: string, name?: string) => `/apis/coordination.k8s.io/v1${ns(namespace)}/leases${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
   return {
     makeImageInformer(namespace) {
-      const path = namespace
-        ? `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/namespaces/${encodeURIComponent(namespace)}/${IMAGE_PLURAL}`
-        : `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}/${IMAGE_PLURAL}`;
-      const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-        const listed = (await (namespace ? custom.listNamespacedCustomObject({ ...image, namespace }) : custom.listClusterCustomObject(image))) as { items: Image[] };
-        return { ...listed, items: listed.items.map(cachedImage) } as unknown as KubernetesListObject<KubernetesObject>;
+      const path = images(namespace);
+      const list = async (): Promise<ImageList> => {
+        const listed = await rest.get<ImageList>(path);
+        return { ...listed, items: listed.items.map(cachedImage) };
       };
-      // What client-node's makeInformer builds, with Images slimmed before its cache keeps them.
-      return new ListWatch<KubernetesObject>(path, cachedImageWatch(config), list, false) as unknown as ImageListWatch;
+      return new ListWatch(path, cachedImageWatch(config), list);
     },
     patchImageStatus: (namespace, name, status) =>
-      // The generated helper sends JSON Patch by default, which fails on an Image without /status yet.
-      // On the /status subresource the patch is still of the whole object: only `.status` is kept.
-      orUndefinedIfGone(custom.patchNamespacedCustomObjectStatus({ ...image, namespace, name, body: { status } }, mergePatch) as Promise<Image>).then(
+      // Merge patch, not JSON Patch, which fails on an Image without /status yet. On the /status
+      // subresource the patch is still of the whole object: only `.status` is kept.
+      orUndefinedIfGone(rest.patch<Image>(`${images(namespace)}/${encodeURIComponent(name)}/status`, { status }, MERGE_PATCH)).then(
         (updated) => updated && cachedImage(updated),
       ),
-    readSecret: (namespace, name) => orUndefinedIfGone(core.readNamespacedSecret({ namespace, name })),
-    readServiceAccount: (namespace, name) => orUndefinedIfGone(core.readNamespacedServiceAccount({ namespace, name })),
-    readConfigMap: (namespace, name) => orUndefinedIfGone(core.readNamespacedConfigMap({ namespace, name })),
-    createEvent: (namespace, body) => core.createNamespacedEvent({ namespace, body }),
-    patchEvent: (namespace, name, body) => orUndefinedIfGone(core.patchNamespacedEvent({ namespace, name, body }, mergePatch)),
+    readSecret: (namespace, name) => orUndefinedIfGone(rest.get<V1Secret>(core(namespace, 'secrets', name))),
+    readServiceAccount: (namespace, name) => orUndefinedIfGone(rest.get<V1ServiceAccount>(core(namespace, 'serviceaccounts', name))),
+    readConfigMap: (namespace, name) => orUndefinedIfGone(rest.get<V1ConfigMap>(core(namespace, 'configmaps', name))),
+    createEvent: (namespace, body) => rest.post<CoreV1Event>(core(namespace, 'events'), body),
+    patchEvent: (namespace, name, body) => orUndefinedIfGone(rest.patch<CoreV1Event>(core(namespace, 'events', name), body, MERGE_PATCH)),
     leaseStore: (namespace, name) => ({
-      read: () => orUndefinedIfGone(coordination.readNamespacedLease({ namespace, name })),
-      create: (body) => coordination.createNamespacedLease({ namespace, body }),
-      replace: (body) => coordination.replaceNamespacedLease({ namespace, name, body }),
+      read: () => orUndefinedIfGone(rest.get<V1Lease>(leases(namespace, name))),
+      create: (body) => rest.post<V1Lease>(leases(namespace), body),
+      replace: (body) => rest.put<V1Lease>(leases(namespace, name), body),
     }),
   };
 }

@@ -8,7 +8,7 @@ import { ImageInformer } from './informer.js';
 
 const log = createLogger({ write: () => undefined });
 
-/** client-node's informer as it behaves: start() lists (failures go to the error callback), then watches. */
+/** A list+watch as ListWatch (list-watch.ts) behaves: start() lists (failures go to the error callback), then watches. */
 class FakeListWatch implements ImageListWatch {
   readonly callbacks = new Map<string, ((arg: never) => void)[]>();
   stopped = false;

@@ -1,8 +1,9 @@
 /**
- * Keeps an in-memory copy of the watched Images current, in spite of client-node 2.x's informer: it
- * stops for good on most errors (so it is rebuilt here with capped backoff), it can stall silently (so
- * it is rebuilt from a fresh list every `relistIntervalMs`), and a restarted informer sends no `add`
- * for objects it already had (so every fresh list is handed over whole, via `replaceAll`).
+ * Keeps an in-memory copy of the watched Images current around a list+watch (list-watch.ts, which
+ * behaves as client-node 2.x's informer does): it stops for good on most errors (so it is rebuilt here
+ * with capped backoff), it can stall silently (so it is rebuilt from a fresh list every
+ * `relistIntervalMs`), and a rebuilt one sends no `add` for objects the cache already had (so every
+ * fresh list is handed over whole, via `replaceAll`).
  */
 import { sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';

@@ -4,7 +4,7 @@
  * in the `kube-public/local-registry-hosting` ConfigMap. `--registry-alias from=to` says it by hand and
  * wins. The Image's status still names the registry as written, which is what the kubelet pulls.
  */
-import { loadYaml } from '@kubernetes/client-node';
+import { load as loadYaml } from 'js-yaml';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { SharedRequests } from '../shared-requests.js';

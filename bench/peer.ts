@@ -33,6 +33,8 @@ export interface PeerFigures {
   controller_cpu_cores: number;
   apiserver_cpu_cores: number;
   registry_cpu_cores: number;
+  /** docker-registry CPU per object refreshed (a check of ours, a scan of Flux's), so a controller that falls behind its interval is not cheaper for it. */
+  registry_cpu_ms_per_refresh: number | null;
   idle_api_writes_per_object_interval: number;
   registry_requests_per_object_interval: number;
   registry_connections_per_1000_checks: number | null;
@@ -67,6 +69,7 @@ const ROWS: { key: keyof PeerFigures; title: string; digits: number }[] = [
   { key: 'controller_cpu_cores', title: 'controller CPU (cores)', digits: 3 },
   { key: 'apiserver_cpu_cores', title: 'kube-apiserver CPU (cores)', digits: 3 },
   { key: 'registry_cpu_cores', title: 'docker-registry CPU (cores)', digits: 3 },
+  { key: 'registry_cpu_ms_per_refresh', title: '  per object refreshed (ms)', digits: 2 },
   { key: 'idle_api_writes_per_object_interval', title: 'API writes per object-interval, idle', digits: 3 },
   { key: 'registry_requests_per_object_interval', title: 'registry requests per object-interval', digits: 2 },
   { key: 'registry_connections_per_1000_checks', title: 'new registry connections per 1,000 checks', digits: 1 },
@@ -81,6 +84,7 @@ const RATIO_NAMES: Record<keyof PeerFigures, string> = {
   controller_cpu_cores: 'controller_cpu',
   apiserver_cpu_cores: 'apiserver_cpu',
   registry_cpu_cores: 'registry_cpu',
+  registry_cpu_ms_per_refresh: 'registry_cpu_per_refresh',
   idle_api_writes_per_object_interval: 'idle_api_writes',
   registry_requests_per_object_interval: 'registry_requests',
   registry_connections_per_1000_checks: 'registry_connections',
@@ -252,6 +256,7 @@ async function measureOne(contender: Contender, shape: Shape, context: Context):
         controller_cpu_cores: cores('controller'),
         apiserver_cpu_cores: cores('apiserver'),
         registry_cpu_cores: cores('registry'),
+        registry_cpu_ms_per_refresh: checks > 0 ? round(((after.cpu.registry - before.cpu.registry) / checks) * 1000, 2) : null,
         idle_api_writes_per_object_interval: round(writes / objectIntervals, 4),
         registry_requests_per_object_interval: round(Object.values(requests).reduce((a, b) => a + b, 0) / objectIntervals, 3),
         registry_connections_per_1000_checks: checks > 0 ? round(((after.connections - before.connections) / checks) * 1000, 1) : null,
@@ -376,7 +381,7 @@ function report(results: Result[], sizes: number[], { windowS, pushes, quick, id
   const figures: Figure[] = [
     goal('peer_rss_ratio_at_5000', ratios.peer_rss_ratio_at_5000 ?? null, 0.5, `VmRSS ours ÷ Flux defaults, median of 1 s samples, ${shape}`, `ours ${at('ours', large, 'rss_mib')} MiB, Flux ${at('flux', large, 'rss_mib')} MiB`),
     goal('peer_apiserver_cpu_ratio_at_5000', ratios.peer_apiserver_cpu_ratio_at_5000 ?? null, 0.5, `kube-apiserver utime+stime, ours ÷ Flux defaults, ${shape}`, `ours ${at('ours', large, 'apiserver_cpu_cores')} cores, Flux ${at('flux', large, 'apiserver_cpu_cores')}`),
-    goal('peer_registry_cpu_ratio_at_5000', ratios.peer_registry_cpu_ratio_at_5000 ?? null, 1, `docker-registry utime+stime, ours ÷ Flux defaults, ${shape}`, `ours ${at('ours', large, 'registry_cpu_cores')} cores, Flux ${at('flux', large, 'registry_cpu_cores')}`),
+    goal('peer_registry_cpu_ratio_at_5000', ratios.peer_registry_cpu_ratio_at_5000 ?? null, 1, `docker-registry utime+stime, ours ÷ Flux defaults, ${shape}`, `ours ${at('ours', large, 'registry_cpu_cores')} cores, Flux ${at('flux', large, 'registry_cpu_cores')}; per object refreshed ours ${at('ours', large, 'registry_cpu_ms_per_refresh')} ms, Flux ${at('flux', large, 'registry_cpu_ms_per_refresh')} ms`),
     {
       ...goal('peer_idle_api_writes_at_5000', at('ours', large, 'idle_api_writes_per_object_interval'), 0, `ours: apiserver_request_total POST/PATCH/PUT per object-interval, ${shape}`),
       goal: '0',

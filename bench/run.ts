@@ -67,12 +67,17 @@ async function main(argv: string[]): Promise<number> {
   options.progress(`${quick ? 'quick' : 'full'} run; ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart}`);
 
   const cleanup = new Cleanup();
+  let interruptedBy: NodeJS.Signals | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches the bench twice (from the terminal, and forwarded by npm): a second signal must
+    // not end the process while it is still stopping the servers, or they outlive it.
+    if (interruptedBy !== undefined) return;
+    interruptedBy = signal;
     console.error(`\n${signal}: stopping every server the bench started`);
     void cleanup.runAll().then(() => process.exit(130));
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
 
   const figures: Figure[] = [];
   const failures: string[] = [];

@@ -55,6 +55,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}]  (unknown: ${[...unknown, ...bad].join(' ')})`);
     return 2;
   }
+  /** Why a key has no figure: left out by a flag, or a failure (reported above it). */
+  const whyNotMeasured = (key: string) =>
+    peer === 'none' && (PEER_GOAL_KEYS as readonly string[]).includes(key) ? 'left out by --peer=none' : only ? `not in --only=${only.join(',')}` : 'an earlier step failed';
   const runs = (measurement: Measurement) => (measurement !== 'peer' || peer !== 'none') && (only === undefined || only.includes(measurement));
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
@@ -135,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const ordered = KEYS.map(
-    (key) => figures.find((f) => f.key === key) ?? { key, value: null, unit: '', goal: '', how: 'not measured', notes: only ? `not in --only=${only.join(',')}` : 'an earlier step failed' },
+    (key) => figures.find((f) => f.key === key) ?? { key, value: null, unit: '', goal: '', how: 'not measured', notes: whyNotMeasured(key) },
   );
   const elapsedS = Math.round((performance.now() - began) / 1000);
   const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };

@@ -146,9 +146,11 @@ export function createKubeClient(config: KubeConfig): KubeClient {
   shareDispatchers(config);
   const rest = kubeRest(config);
   const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
-  const images = (namespace?: string) => `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}${namespace ? ns(namespace) : ''}/${IMAGE_PLURAL}`;
-  const core = (namespace: string, plural: string, name?: string) => `/api/v1${ns(namespace)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
-  const leases = (namespace: string, name?: string) => `/apis/coordination.k8s.io/v1${ns(namespace)}/leases${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+  /** The path of one object under a collection's, or the collection's own. */
+  const item = (name?: string) => (name === undefined ? '' : `/${encodeURIComponent(name)}`);
+  const images = (namespace?: string, name?: string) => `/apis/${IMAGE_GROUP}/${IMAGE_VERSION}${namespace ? ns(namespace) : ''}/${IMAGE_PLURAL}${item(name)}`;
+  const core = (namespace: string, plural: string, name?: string) => `/api/v1${ns(namespace)}/${plural}${item(name)}`;
+  const leases = (namespace: string, name?: string) => `/apis/coordination.k8s.io/v1${ns(namespace)}/leases${item(name)}`;
   return {
     makeImageInformer(namespace) {
       const path = images(namespace);
@@ -161,7 +163,7 @@ export function createKubeClient(config: KubeConfig): KubeClient {
     patchImageStatus: (namespace, name, status) =>
       // Merge patch, not JSON Patch, which fails on an Image without /status yet. On the /status
       // subresource the patch is still of the whole object: only `.status` is kept.
-      orUndefinedIfGone(rest.patch<Image>(`${images(namespace)}/${encodeURIComponent(name)}/status`, { status }, MERGE_PATCH)).then(
+      orUndefinedIfGone(rest.patch<Image>(`${images(namespace, name)}/status`, { status }, MERGE_PATCH)).then(
         (updated) => updated && cachedImage(updated),
       ),
     readSecret: (namespace, name) => orUndefinedIfGone(rest.get<V1Secret>(core(namespace, 'secrets', name))),

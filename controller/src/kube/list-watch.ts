@@ -88,8 +88,10 @@ export class ListWatch implements ImageListWatch {
     this.#request = undefined;
     // stop() aborts the watch, which ends it with an error nobody needs to hear about.
     if (this.#stopped) return;
+    // A client-side timeout has already waited 30 s: resume at once, or a quiet namespace goes unwatched.
+    const timedOut = (error as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
     if (isGone(error)) this.#resourceVersion = '';
-    else if (error && (error as { name?: unknown }).name !== 'TimeoutError') {
+    else if (error && !timedOut) {
       this.#emit('error', error);
       return;
     }
@@ -106,8 +108,7 @@ export class ListWatch implements ImageListWatch {
       this.#replace(listed.items);
       this.#resourceVersion = listed.metadata?.resourceVersion ?? '';
     }
-    // A client-side timeout has already waited 30 s: resume at once, or a quiet namespace goes unwatched.
-    const quietEnd = this.#delivered === 0 && (error as { name?: unknown } | undefined)?.name !== 'TimeoutError';
+    const quietEnd = this.#delivered === 0 && !timedOut;
     if (quietEnd && this.#reconnectDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#reconnectDelayMs).unref());
     if (this.#stopped) return;
     this.#reconnectDelayMs = quietEnd ? Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1000, this.#reconnectDelayMs * 2)) : 0;

@@ -6,7 +6,9 @@
 #
 #   scripts/kind-with-registry.sh    needs docker, kind and kubectl; safe to run again
 #
-# KIND_CLUSTER_NAME (default kind) and REGISTRY_PORT (default 5000) change the names.
+# KIND_CLUSTER_NAME (default kind) and REGISTRY_PORT (default 5000) change the names; KIND_NODE_IMAGE
+# (default: kind's own) picks the nodes' Kubernetes version, e.g. a kindest/node:v1.33 image from the
+# notes of your kind release (the version the tests run).
 set -euo pipefail
 
 cluster=${KIND_CLUSTER_NAME:-kind}
@@ -20,7 +22,7 @@ fi
 
 # 2. The cluster, with containerd reading per-registry config from /etc/containerd/certs.d.
 if ! kind get clusters | grep -qx "$cluster"; then
-  kind create cluster --name "$cluster" --config=- <<YAML
+  kind create cluster --name "$cluster" ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} --config=- <<YAML
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 containerdConfigPatches:

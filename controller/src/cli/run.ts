@@ -21,7 +21,7 @@ import {
   type KubeClient,
 } from '../kube/index.js';
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
-import { createImageResolver, ImageController, parseDuration, RegistryPolicy } from '../reconcile/index.js';
+import { createImageResolver, ImageController, parseDuration } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { ControllerServer, PrometheusMetrics } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
@@ -109,7 +109,6 @@ export async function startController(options: RunOptions, overrides: StartOverr
     clock,
     log,
   });
-  const policy = new RegistryPolicy({ allowed: options.allowedRegistries });
   const controller = new ImageController({
     status: kube,
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
@@ -117,7 +116,6 @@ export async function startController(options: RunOptions, overrides: StartOverr
       registry,
       access: (image, host) => registryAccess.load(image, host),
       endpointFor: (host) => endpoints.endpointFor(host),
-      checkPolicy: (host, endpoint) => policy.check(host, endpoint),
       clock,
     }),
     leadership,

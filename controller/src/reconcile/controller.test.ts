@@ -82,7 +82,7 @@ function setup(options: { leader?: boolean; logLines?: string[]; random?: () => 
   const controller = new ImageController({
     status: api,
     events: api.eventSink,
-    resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, checkPolicy: async () => undefined, clock }),
+    resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, clock }),
     leadership,
     clock,
     log: options.logLines ? createLogger({ write: (line) => void options.logLines!.push(line) }) : log,
@@ -243,7 +243,6 @@ describe('ImageController', () => {
         registry: { resolveDigest },
         access: () => new Promise((resolve) => clock.setTimer(() => resolve({}), 5)),
         endpointFor: async () => undefined,
-        checkPolicy: async () => undefined,
         clock,
       }),
       leadership: new TestLeadership(),
@@ -270,7 +269,6 @@ describe('ImageController', () => {
       registry: { resolveDigest },
       access: async (image) => ({ credentials: { username: image.metadata.name, password: 'secret' } }),
       endpointFor: async () => undefined,
-      checkPolicy: async () => undefined,
       clock,
     });
     const { parseImageReference } = await import('../registry/index.js');

@@ -4,5 +4,4 @@ export { formatDuration, parseDuration } from './duration.js';
 export { imageKey, type ImageRecord } from './image-record.js';
 export { NO_METRICS, type ControllerMetrics } from './metrics.js';
 export { reconcile, type ReconcileResult, type Resolution } from './reconcile.js';
-export { RegistryPolicy } from './registry-policy.js';
 export { createImageResolver, type ImageResolver } from './resolver.js';

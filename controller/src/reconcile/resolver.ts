@@ -1,12 +1,13 @@
 /**
  * How one Image's tag is resolved: credentials and CA from the cluster, the host to contact (registry
- * aliases), the registry policy, and one shared registry request for every Image asking the same thing.
+ * aliases), and one shared registry request for every Image asking the same thing (the registry client
+ * applies the registry policy).
  */
 import { createHash } from 'node:crypto';
 import type { Image } from '../api/image.js';
 import type { Clock } from '../clock.js';
 import type { RegistryAccess } from '../kube/credentials.js';
-import { isLoopback, type ImageReference, type RegistryClient } from '../registry/index.js';
+import { allowsPlainHttp, type ImageReference, type RegistryClient } from '../registry/index.js';
 import { SharedRequests } from '../shared-requests.js';
 import type { Resolution } from './reconcile.js';
 
@@ -16,8 +17,6 @@ export interface ImageResolverOptions {
   access(image: Image, registry: string): Promise<RegistryAccess>;
   /** The host to contact instead of the registry as named, if any (kube/local-registry.ts). */
   endpointFor(registry: string): Promise<string | undefined>;
-  /** Rejects with RegistryNotAllowed when the registry may not be contacted. */
-  checkPolicy(registry: string, endpoint: string): Promise<void>;
   clock: Clock;
 }
 
@@ -29,9 +28,7 @@ export function createImageResolver(options: ImageResolverOptions): ImageResolve
   return async (image, reference, notBefore) => {
     const access = await options.access(image, reference.registry);
     const endpoint = await options.endpointFor(reference.registry);
-    // An alias stands in for the same registry: one the Image names on loopback (kind's localhost:5000)
-    // keeps plain HTTP allowed at its in-cluster host, as Docker allows it for loopback.
-    const insecure = (image.spec.insecure ?? false) || (endpoint !== undefined && isLoopback(reference.registry));
+    const insecure = allowsPlainHttp(image.spec.insecure, reference.registry, endpoint);
     // Images share an answer only when they would send the very same request with the very same secrets,
     // named the same way: a failure's message names the Secrets it came from (or lacked an entry in).
     const key = [
@@ -43,7 +40,6 @@ export function createImageResolver(options: ImageResolverOptions): ImageResolve
       access.credentialSource ?? '-',
     ].join('|');
     return shared.run(key, notBefore, async () => {
-      await options.checkPolicy(reference.registry, endpoint ?? reference.endpoint);
       const { digest, mediaType, latestImage } = await options.registry.resolveDigest(reference, { ...access, insecure, endpoint });
       return { digest, mediaType, latestImage };
     });

@@ -9,9 +9,10 @@ import { buildConnector } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImageReason } from '../api/image.js';
 import { createLogger } from '../log.js';
-import { RegistryClient, type RegistryClientOptions, type ResolveOptions } from './client.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { classifyAddress, embeddedIPv4, isForbiddenAddress, isMetadataHost, type AddressLookup } from './destination.js';
 import { parseImageReference } from './reference.js';
+import type { ResolveOptions } from './session.js';
 
 const log = createLogger({ write: () => undefined });
 const servers: Server[] = [];

@@ -60,6 +60,13 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 /** The distribution error entries a message quotes, and how much of each: the body is the registry's. */
 const ENTRIES_IN_MESSAGE = 3;
 const ENTRY_TEXT_IN_MESSAGE = 200;
+/** How much of one value a registry sent (a header, a URL) a message quotes. */
+const VALUE_IN_MESSAGE = 128;
+
+/** A value a registry sent, quoted for a message and cut short: messages end up in status and Events. */
+export function quote(value: string, max = VALUE_IN_MESSAGE): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}
 
 function quotedEntries(entries: RegistryErrorEntry[]): string {
   if (entries.length === 0) return '';

@@ -1,9 +1,12 @@
-// registry/: everything about talking to an OCI registry: references, credentials, auth, and resolving a tag to its digest.
+// registry/: everything about talking to an OCI registry: references, credentials, auth, which hosts may be contacted, and resolving a tag to its digest.
 export { parseAuthChallenges, type AuthChallenge } from './auth.js';
-export { RegistryClient, isLoopback, type RegistryClientOptions, type RequestEvent, type ResolveOptions, type ResolvedDigest } from './client.js';
+export { RegistryClient, type RegistryClientOptions } from './client.js';
+export { allowsPlainHttp, isLoopback, RegistryPolicy, type Hop, type RegistryPolicyOptions } from './policy.js';
+export { type ResolvedDigest } from './resolve-digest.js';
+export { type ResolveOptions } from './session.js';
+export { type RequestEvent } from './transport.js';
 export { credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from './docker-config.js';
-export { HostAllowList, hostOf } from './allow-list.js';
-export { classifyAddress, isForbiddenAddress, isMetadataHost, type AddressClass } from './destination.js';
+export { classifyAddress, type AddressClass } from './destination.js';
 export { CredentialsError, isCheckError, RegistryError, type CheckError } from './errors.js';
 export { MediaType, type ManifestMediaType } from './manifest.js';
 export { DOCKER_HUB_ENDPOINT, DOCKER_HUB_REGISTRY, ImageReference, parseImageReference } from './reference.js';

@@ -1,5 +1,8 @@
+import type { LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { RegistryPolicy } from './registry-policy.js';
+import type { AddressLookup } from './destination.js';
+import { isLoopback, RegistryPolicy } from './policy.js';
 
 const dns: Record<string, string[]> = {
   'localhost': ['127.0.0.1', '::1'],
@@ -7,7 +10,11 @@ const dns: Record<string, string[]> = {
   'sneaky.example.com': ['93.184.216.34', '169.254.169.254'],
   'registry.example.com': ['10.0.0.5'],
 };
-const lookup = async (host: string) => dns[host] ?? Promise.reject(new Error('ENOTFOUND'));
+const lookup: AddressLookup = (host, _options, callback) => {
+  const addresses = dns[host];
+  if (addresses === undefined) return callback(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+  callback(null, addresses.map((address): LookupAddress => ({ address, family: isIP(address) })));
+};
 
 describe('RegistryPolicy', () => {
   it.each<[string[], string, string, string | undefined]>([
@@ -27,8 +34,27 @@ describe('RegistryPolicy', () => {
     [['localhost:5001'], 'localhost:5000', 'localhost:5000', '--allowed-registries'],
     [['localhost:5000'], 'localhost:5000', 'kind-registry:5000', undefined], // allowed as named; the alias is checked for addresses only
   ])('allowed %j: %s via %s → %s', async (allowed, registry, endpoint, refusal) => {
-    const check = new RegistryPolicy({ allowed, lookup }).check(registry, endpoint);
+    const check = new RegistryPolicy({ allowedRegistries: allowed, lookup }).admitRegistry(registry, endpoint);
     if (refusal === undefined) await expect(check).resolves.toBeUndefined();
     else await expect(check).rejects.toMatchObject({ reason: 'RegistryNotAllowed', message: expect.stringContaining(refusal) });
+  });
+});
+
+describe('isLoopback', () => {
+  it.each([
+    ['localhost', true],
+    ['localhost:5000', true],
+    ['LOCALHOST:5000', true],
+    ['127.0.0.1', true],
+    ['127.1.2.3:5000', true],
+    ['[::1]', true],
+    ['[::1]:5000', true],
+    ['localhost.example.com:5000', false],
+    ['127.0.0.1.nip.io', false],
+    ['10.0.0.1:5000', false],
+    ['[::2]:5000', false],
+    ['registry.example.test', false],
+  ])('%s → %s', (host, expected) => {
+    expect(isLoopback(host)).toBe(expected);
   });
 });

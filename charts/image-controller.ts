@@ -1,9 +1,19 @@
-import { Chart } from 'cdk8s';
+import { Chart, type Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IMAGE_GROUP, IMAGE_PLURAL } from '../controller/src/api/image.js';
-import { DEFAULT_HTTP_PORT, LEASE_NAME } from '../controller/src/defaults.js';
+import { formatFlags, parseFlags } from '../controller/src/cli/flags.js';
+import { RUN_FLAGS, type RunOptions } from '../controller/src/cli/run-flags.js';
+import { DEFAULT_HTTP_PORT, type LogLevel } from '../controller/src/defaults.js';
+import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING, type PolicyRule } from '../controller/src/kube/api.js';
 import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
+
+/** The chart's defaults, for the code that finds what it deployed (tests, the harness). */
+export const IMAGE_CONTROLLER_DEFAULTS = {
+  namespace: 'image-controller-system',
+  name: 'image-controller',
+  image: 'localhost:5000/apps/controller',
+  notificationSecretName: 'image-controller-notifications',
+} as const;
 
 export interface ImageControllerProps {
   /**
@@ -26,16 +36,69 @@ export interface ImageControllerProps {
   readonly image?: string;
 
   /**
-   * Arguments to the `image-controller` binary.
-   * @default ['run', '--leader-elect']
-   */
-  readonly args?: string[];
-
-  /**
-   * Number of controller pods; leader election keeps all but one idle, so more than 1 only buys a faster failover.
+   * Number of controller pods. With leader election one of them checks and writes and the others stand
+   * by, so more than 1 buys a faster failover; more than 1 needs `leaderElect`.
    * @default 1
    */
   readonly replicas?: number;
+
+  /**
+   * Whether a replica must hold the Lease before it checks and writes (`--leader-elect`); the Lease is in
+   * the controller's namespace. Without it, a Role for the Lease is not created.
+   * @default true
+   */
+  readonly leaderElect?: boolean;
+
+  /**
+   * How often an Image without `spec.interval` is checked (`--interval`), at least 1 s.
+   * @default the controller's: 10 s
+   */
+  readonly interval?: Duration;
+
+  /**
+   * Most registry checks running at once (`--concurrency`).
+   * @default the controller's: 16
+   */
+  readonly concurrency?: number;
+
+  /**
+   * Deadline of each registry request (`--request-timeout`).
+   * @default the controller's: 10 s
+   */
+  readonly requestTimeout?: Duration;
+
+  /**
+   * Lowest level logged (`--log-level`); `debug` shows each "Checking digest for: <url>".
+   * @default the controller's: 'info'
+   */
+  readonly logLevel?: LogLevel;
+
+  /**
+   * Watch Images in this namespace only (`--namespace`); the controller's permissions are then granted
+   * by a Role there instead of a ClusterRole.
+   * @default every namespace
+   */
+  readonly watchNamespace?: string;
+
+  /**
+   * Registries to contact under another name (`--registry-alias from=to`): Images naming `from` are
+   * checked at `to`, and their status still names `from`. Adds to the cluster's local-registry-hosting
+   * ConfigMap (KEP-1755), which the controller reads too.
+   * @default none
+   */
+  readonly registryAliases?: Readonly<Record<string, string>>;
+
+  /**
+   * Registry host globs the controller may contact (`--allowed-registries`), e.g. `['localhost:5000', '*.example.com']`.
+   * @default every registry (link-local and cloud metadata addresses are always refused)
+   */
+  readonly allowedRegistries?: readonly string[];
+
+  /**
+   * Port of /healthz, /readyz, /metrics and /notifications: the container's, the probes' and the Service's.
+   * @default 8080
+   */
+  readonly port?: number;
 
   /**
    * Secret whose `token` key is the bearer token registry notifications must carry. Optional: without
@@ -55,28 +118,69 @@ export interface ImageControllerProps {
 
 /**
  * The image controller, installed with least privilege: a Namespace, a ServiceAccount with exactly the
- * API access the controller uses, a hardened Deployment and a Service for metrics and registry notifications.
+ * API access the controller's calls need (CONTROLLER_RBAC, declared beside them in controller/src/kube/api.ts),
+ * a hardened Deployment whose arguments are rendered from these props, and a Service for metrics and
+ * registry notifications.
  *
  * Written with cdk8s' typed `k8s` objects rather than cdk8s-plus: cdk8s-plus-27 Deployments add their own
  * selector label, default resources (1 CPU / 2Gi limits) and pod settings, and its RBAC helpers grant
  * verb sets of their own choosing; here every field in the output is one that was meant.
  */
 export class ImageController extends Chart {
+  /** The ServiceAccount the controller runs as; RBAC is bound to it. */
+  readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The controller's Deployment. */
+  readonly deployment: k8s.KubeDeployment;
+  /** The Service in front of /metrics and /notifications. */
+  readonly service: k8s.KubeService;
+  /** The labels of the controller's Pods, which the Deployment and the Service select. */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** `image-controller`'s arguments, rendered from the props. */
+  readonly args: readonly string[];
+
   constructor(scope: Construct, id: string, props: ImageControllerProps = {}) {
     super(scope, id);
 
-    const namespace = props.namespace ?? 'image-controller-system';
-    const name = props.name ?? 'image-controller';
-    const image = props.image ?? 'localhost:5000/apps/controller';
-    const args = props.args ?? ['run', '--leader-elect'];
+    const namespace = props.namespace ?? IMAGE_CONTROLLER_DEFAULTS.namespace;
+    const name = props.name ?? IMAGE_CONTROLLER_DEFAULTS.name;
+    const image = props.image ?? IMAGE_CONTROLLER_DEFAULTS.image;
     const replicas = props.replicas ?? 1;
-    const notificationSecretName = props.notificationSecretName ?? 'image-controller-notifications';
+    const leaderElect = props.leaderElect ?? true;
+    const port = props.port ?? DEFAULT_HTTP_PORT;
+    const notificationSecretName = props.notificationSecretName ?? IMAGE_CONTROLLER_DEFAULTS.notificationSecretName;
     const resources = props.resources ?? {
       requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
       limits: { memory: k8s.Quantity.fromString('256Mi') },
     };
 
-    const labels = { 'app.kubernetes.io/name': name };
+    if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`ImageController "${id}": replicas must be a whole number, not ${replicas}`);
+    if (replicas > 1 && !leaderElect) {
+      throw new Error(`ImageController "${id}": replicas ${replicas} needs leaderElect: true; without the Lease every replica would check and write every Image`);
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`ImageController "${id}": port must be 1…65535, not ${port}`);
+
+    // Only what differs from the controller's own defaults is rendered, so the flags' defaults stay in one place.
+    const flags: Partial<RunOptions> = {
+      namespace: props.watchNamespace,
+      interval: props.interval?.toMilliseconds(),
+      concurrency: props.concurrency,
+      requestTimeout: props.requestTimeout?.toMilliseconds(),
+      httpAddress: props.port === undefined ? undefined : `:${port}`,
+      leaderElect: leaderElect || undefined,
+      registryAlias: props.registryAliases && Object.entries(props.registryAliases).map(([from, to]) => `${from}=${to}`),
+      logLevel: props.logLevel,
+      allowedRegistries: props.allowedRegistries && [...props.allowedRegistries],
+    };
+    this.args = ['run', ...formatFlags(RUN_FLAGS, flags)];
+    try {
+      // The controller's own parser, with its checks: a value it would refuse at start-up is refused at synth.
+      parseFlags(RUN_FLAGS, this.args.slice(1), {});
+    } catch (error) {
+      throw new Error(`ImageController "${id}": ${error instanceof Error ? error.message : String(error)} (rendered from its props)`);
+    }
+
+    this.podLabels = { 'app.kubernetes.io/name': name };
+    const labels = this.podLabels;
 
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
@@ -88,63 +192,20 @@ export class ImageController extends Chart {
       },
     });
 
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name, namespace, labels },
     });
-    const subjects = [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace }];
 
-    const clusterRole = new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name, labels },
-      rules: [
-        // The informer lists and watches Images in every namespace (or --namespace) and reads them on re-check.
-        { apiGroups: [IMAGE_GROUP], resources: [IMAGE_PLURAL], verbs: ['get', 'list', 'watch'] },
-        // Status is written with a merge patch to the status subresource, never the spec.
-        { apiGroups: [IMAGE_GROUP], resources: [`${IMAGE_PLURAL}/status`], verbs: ['patch'] },
-        // Events for a new digest and for failures; patch lets repeated events be counted instead of duplicated.
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-        // The dockerconfigjson pull secrets and the CA Secret an Image names, read on demand by name.
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-        // The imagePullSecrets of an Image's spec.serviceAccountName.
-        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
-      ],
-    });
-    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
-      subjects,
-    });
-
-    // KEP-1755: a local registry (kind's localhost:5000) says where it is reachable from inside the cluster.
-    const registryHosting = new k8s.KubeRole(this, 'LocalRegistryHostingRole', {
-      metadata: { name: `${name}-local-registry-hosting`, namespace: 'kube-public', labels },
-      rules: [
-        // Only that one ConfigMap, by name, read on demand: where the registry is reachable in the cluster.
-        { apiGroups: [''], resources: ['configmaps'], resourceNames: ['local-registry-hosting'], verbs: ['get'] },
-      ],
-    });
-    new k8s.KubeRoleBinding(this, 'LocalRegistryHostingRoleBinding', {
-      metadata: { name: registryHosting.name, namespace: 'kube-public', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: registryHosting.name },
-      subjects,
-    });
-
-    const leaderElection = new k8s.KubeRole(this, 'LeaderElectionRole', {
-      metadata: { name: `${name}-leader-election`, namespace, labels },
-      rules: [
-        // The controller's Lease is read, then renewed, taken over and released by update.
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEASE_NAME], verbs: ['get', 'update'] },
-        // The first replica creates it; RBAC cannot limit create by name, since the object does not exist yet.
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      ],
-    });
-    new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
-      metadata: { name: leaderElection.name, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaderElection.name },
-      subjects,
-    });
+    if (props.watchNamespace === undefined) {
+      this.#grantClusterWide(name, CONTROLLER_RBAC.watchedNamespaces);
+    } else {
+      this.#grant('WatchedNamespace', props.watchNamespace, name, CONTROLLER_RBAC.watchedNamespaces);
+    }
+    this.#grant('LocalRegistryHosting', LOCAL_REGISTRY_HOSTING.namespace, `${name}-local-registry-hosting`, CONTROLLER_RBAC.localRegistryHosting);
+    if (leaderElect) this.#grant('LeaderElection', namespace, `${name}-leader-election`, CONTROLLER_RBAC.leaseNamespace);
 
     const http = k8s.IntOrString.fromString('http');
-    new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name, namespace, labels },
       spec: {
         replicas,
@@ -152,7 +213,7 @@ export class ImageController extends Chart {
         template: {
           metadata: { labels },
           spec: {
-            serviceAccountName: serviceAccount.name,
+            serviceAccountName: this.serviceAccount.name,
             // The `restricted` Pod Security Standard, which the namespace also enforces.
             securityContext: {
               runAsNonRoot: true,
@@ -164,7 +225,7 @@ export class ImageController extends Chart {
               {
                 name: 'controller',
                 image,
-                args,
+                args: [...this.args],
                 env: [
                   // The heap bounds the controller is measured with (the image sets the same). Set here, next to
                   // the memory limit they must fit under, and as an environment variable, so they apply whatever
@@ -177,7 +238,7 @@ export class ImageController extends Chart {
                     valueFrom: { secretKeyRef: { name: notificationSecretName, key: 'token', optional: true } },
                   },
                 ],
-                ports: [{ name: 'http', containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
+                ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
                 resources,
                 securityContext: {
                   readOnlyRootFilesystem: true,
@@ -193,13 +254,42 @@ export class ImageController extends Chart {
       },
     });
 
-    new k8s.KubeService(this, 'Service', {
+    this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels },
       spec: {
         selector: labels,
         // Prometheus scrapes /metrics here, and the registry posts its notifications here.
-        ports: [{ name: 'http', port: DEFAULT_HTTP_PORT, targetPort: http, protocol: 'TCP' }],
+        ports: [{ name: 'http', port, targetPort: http, protocol: 'TCP' }],
       },
     });
   }
+
+  /** A ClusterRole with `rules`, bound to the controller's ServiceAccount. */
+  #grantClusterWide(name: string, rules: readonly PolicyRule[]): void {
+    const role = new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name, labels: this.podLabels }, rules: rules.map(copy) });
+    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name, labels: this.podLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [this.#subject()],
+    });
+  }
+
+  /** A Role with `rules` in `namespace`, bound to the controller's ServiceAccount. */
+  #grant(idPrefix: string, namespace: string, name: string, rules: readonly PolicyRule[]): void {
+    const role = new k8s.KubeRole(this, `${idPrefix}Role`, { metadata: { name, namespace, labels: this.podLabels }, rules: rules.map(copy) });
+    new k8s.KubeRoleBinding(this, `${idPrefix}RoleBinding`, {
+      metadata: { name, namespace, labels: this.podLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+      subjects: [this.#subject()],
+    });
+  }
+
+  #subject(): k8s.Subject {
+    return { kind: 'ServiceAccount', name: this.serviceAccount.name, namespace: this.serviceAccount.metadata.namespace };
+  }
+}
+
+/** A rule as the k8s API objects take it (mutable arrays). */
+function copy(rule: PolicyRule): k8s.PolicyRule {
+  return { apiGroups: [...rule.apiGroups], resources: [...rule.resources], resourceNames: rule.resourceNames && [...rule.resourceNames], verbs: [...rule.verbs] };
 }

@@ -11,3 +11,21 @@ export const LEASE_NAME = 'image-controller';
 
 /** The deadline of each registry request (`--request-timeout`, `resolve --timeout`), from connect to last byte. */
 export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** How often an Image without `spec.interval` is checked (`--interval`): the seed's documented 10 s. */
+export const DEFAULT_INTERVAL_MS = 10_000;
+
+/** Most registry checks running at once (`--concurrency`). */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** The levels `--log-level` accepts, quietest last. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: string): value is LogLevel {
+  // A list, not an object's keys: `'toString' in {…}` is true, and pino would refuse such a level at start-up.
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** `--log-level`'s default. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';

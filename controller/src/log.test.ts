@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, isLogLevel } from './log.js';
+import { isLogLevel } from './defaults.js';
+import { createLogger } from './log.js';
 
 describe('createLogger', () => {
   const lines = (level?: 'debug' | 'info' | 'warn' | 'error') => {

@@ -5,11 +5,10 @@
  * Callers pass fields, never pre-formatted strings, and never secrets.
  */
 import { pino, type Logger as Pino } from 'pino';
+import { DEFAULT_LOG_LEVEL, type LogLevel } from './defaults.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel };
 export type LogFields = Record<string, unknown>;
-
-const LEVELS: Record<LogLevel, true> = { debug: true, info: true, warn: true, error: true };
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -29,18 +28,13 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-export function isLogLevel(value: string): value is LogLevel {
-  // Own keys only: `'toString' in LEVELS` is true, and pino would refuse such a level at start-up.
-  return Object.hasOwn(LEVELS, value);
-}
-
 export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? (() => new Date());
   const destination = options.write ? { write: options.write } : pino.destination({ dest: 2, sync: true });
   return wrap(
     pino(
       {
-        level: options.level ?? 'info',
+        level: options.level ?? DEFAULT_LOG_LEVEL,
         base: undefined,
         timestamp: () => `,"time":"${now().toISOString()}"`,
         formatters: { level: (label) => ({ level: label }) },

@@ -14,7 +14,7 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export type Manifest = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   // Tests reach into specs freely; the schema tests are what check their shape.
   [field: string]: any;
 };

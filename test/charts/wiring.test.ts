@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { LEASE_NAME } from '../../controller/src/defaults.js';
+import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
 import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { findOne, repoRoot, synthesize, type Manifest } from './manifests.js';
 
@@ -134,23 +135,26 @@ describe('RBAC', () => {
     }
   });
 
-  it('gives the controller exactly what it uses', () => {
-    expect(findOne(manifests, 'ClusterRole', 'image-controller').rules).toEqual([
-      { apiGroups: ['example.com'], resources: ['images'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['example.com'], resources: ['images/status'], verbs: ['patch'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
-    ]);
+  // Whether these rules are exactly what the controller's calls send is the kube-layer integration
+  // test's question (test/integration/kube-layer.test.ts, against a real API server); this one checks
+  // that the chart grants what controller/src/kube/api.ts declares, where it must.
+  it('grants the controller the rules its calls declare, in every namespace', () => {
+    expect(findOne(manifests, 'ClusterRole', 'image-controller').rules).toEqual(CONTROLLER_RBAC.watchedNamespaces);
+    const binding = findOne(manifests, 'ClusterRoleBinding', 'image-controller');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'image-controller', namespace: 'image-controller-system' }]);
+  });
+
+  it('lets the controller read the local registry hosting ConfigMap, by name, in kube-public', () => {
+    const role = findOne(manifests, 'Role', 'image-controller-local-registry-hosting');
+    expect(role.metadata.namespace).toBe(LOCAL_REGISTRY_HOSTING.namespace);
+    expect(role.rules).toEqual(CONTROLLER_RBAC.localRegistryHosting);
   });
 
   it('lets the controller take the Lease it campaigns for, in its own namespace', () => {
     const role = findOne(manifests, 'Role', 'image-controller-leader-election');
     expect(role.metadata.namespace).toBe(findOne(manifests, 'Deployment', 'image-controller').metadata.namespace);
-    expect(role.rules).toEqual([
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEASE_NAME], verbs: ['get', 'update'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    ]);
+    expect(role.rules).toEqual(CONTROLLER_RBAC.leaseNamespace);
+    expect(role.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [LEASE_NAME], verbs: ['get', 'update'] });
   });
 
   it("lets the demo Workload's ServiceAccount get, create and patch each kind the templates stamp", () => {

@@ -3,6 +3,7 @@
 // the Image informer, the /status merge patch, aggregated Events, the Lease and the readers.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
 import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../../controller/src/api/image.js';
 import { systemClock } from '../../controller/src/clock.js';
 import { LEASE_NAME } from '../../controller/src/defaults.js';
@@ -22,7 +23,7 @@ import { sleep } from '../support/processes.js';
 import { ControlPlane } from '../support/control-plane.js';
 import { waitFor } from '../support/wait.js';
 
-const CONTROLLER_NAMESPACE = 'image-controller-system';
+const { namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME } = IMAGE_CONTROLLER_DEFAULTS;
 const NAMESPACE = 'kube-layer';
 const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
 const log = createLogger({ write: () => undefined });
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await controlPlane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/images.example.com']);
   await controlPlane.kubectl(['apply', '-f', dist('0001-image-controller.k8s.yaml')]);
   await controlPlane.kubectl(['create', 'namespace', NAMESPACE]);
-  const kubeconfig = await controlPlane.serviceAccountKubeconfig(CONTROLLER_NAMESPACE, 'image-controller');
+  const kubeconfig = await controlPlane.serviceAccountKubeconfig(CONTROLLER_NAMESPACE, CONTROLLER_NAME);
   kube = createKubeClient(loadKubeConfig(kubeconfig));
 }, 240_000);
 

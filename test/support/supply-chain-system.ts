@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
 import type { Image } from '../../controller/src/api/image.js';
-import { LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/local-registry.js';
+import { LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
 import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
@@ -286,7 +287,7 @@ export class SupplyChainSystem {
     });
     await this.apply(localRegistryHosting(`${NODE_IP}:${SEED_REGISTRY_PORT}`));
     if (this.options.notifications) {
-      await this.kubectl(['create', 'secret', 'generic', 'image-controller-notifications', '-n', namespace, `--from-literal=token=${this.notificationToken}`]);
+      await this.kubectl(['create', 'secret', 'generic', IMAGE_CONTROLLER_DEFAULTS.notificationSecretName, '-n', namespace, `--from-literal=token=${this.notificationToken}`]);
     }
     this.controllerImageDigest = await pushControllerImage(`${this.registry.host}/${CONTROLLER_REPOSITORY}:latest`);
     await node.start(this.controlPlane, { registry: SEED_REGISTRY, pushTo: this.registry.host });

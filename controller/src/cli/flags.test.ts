@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { envName, flagName, formatFlagHelp, parseFlags } from './flags.js';
-import { RUN_FLAGS } from './run.js';
+import { envName, flagName, formatFlagHelp, formatFlags, parseFlags } from './flags.js';
+import { RUN_FLAGS } from './run-flags.js';
 
 describe('run flags', () => {
   const help = formatFlagHelp(RUN_FLAGS);
@@ -57,5 +57,19 @@ describe('run flags', () => {
   it('names environment variables after the flag', () => {
     expect(envName('requestTimeout')).toBe('IMAGE_CONTROLLER_REQUEST_TIMEOUT');
     expect(flagName('allowedRegistries')).toBe('allowed-registries');
+  });
+});
+
+describe('formatFlags', () => {
+  it('writes the command line that parseFlags reads back as the same values, leaving out what is unset', () => {
+    const values = { interval: 90_000, concurrency: 4, leaderElect: true, logLevel: 'debug', registryAlias: ['a:5000=b:5000', 'c=d'], allowedRegistries: ['localhost:5000'], namespace: 'apps' };
+    const argv = formatFlags(RUN_FLAGS, values);
+    expect(argv).toEqual(['--namespace', 'apps', '--interval', '1m30s', '--concurrency', '4', '--leader-elect', '--registry-alias', 'a:5000=b:5000', '--registry-alias', 'c=d', '--log-level', 'debug', '--allowed-registries', 'localhost:5000']);
+    expect(parseFlags(RUN_FLAGS, argv, {}).values).toMatchObject(values);
+  });
+
+  it('turns a boolean off with --no-<flag>, and writes nothing for no values', () => {
+    expect(formatFlags(RUN_FLAGS, { leaderElect: false })).toEqual(['--no-leader-elect']);
+    expect(formatFlags(RUN_FLAGS, {})).toEqual([]);
   });
 });

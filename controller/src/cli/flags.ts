@@ -115,6 +115,25 @@ function parseValue(spec: AnyFlagSpec, raws: string[], source: string): unknown 
   }
 }
 
+/**
+ * The command line that sets `values`, in the table's order, which `parseFlags` reads back as the same
+ * values; keys left undefined are left out, so the controller's own default applies. List values repeat
+ * their flag. The chart deploying the controller renders its props with this.
+ */
+export function formatFlags<T extends FlagTable>(table: T, values: Partial<FlagValues<T>>): string[] {
+  const argv: string[] = [];
+  for (const [key, spec] of Object.entries(table)) {
+    const value = (values as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const flag = `--${flagName(key)}`;
+    if (spec.kind === 'boolean') argv.push(value ? flag : `--no-${flagName(key)}`);
+    else if (spec.kind === 'duration') argv.push(flag, formatDuration(value as number));
+    else if (spec.kind === 'list') for (const item of value as string[]) argv.push(flag, item);
+    else argv.push(flag, String(value));
+  }
+  return argv;
+}
+
 /** The help lines of `table`: every flag with its placeholder, help, default and environment variable. */
 export function formatFlagHelp(table: FlagTable): string {
   const rows = Object.entries(table).map(([key, spec]) => [`--${flagName(key)}${spec.placeholder ? ` ${spec.placeholder}` : ''}`, describe(key, spec)] as const);

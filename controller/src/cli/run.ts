@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { sleep, systemClock, type Clock } from '../clock.js';
-import { DEFAULT_HTTP_PORT, LEASE_NAME, REQUEST_TIMEOUT_MS } from '../defaults.js';
+import { LEASE_NAME } from '../defaults.js';
 import {
   ALWAYS_LEADER,
   createKubeClient,
@@ -20,53 +20,17 @@ import {
   RegistryEndpoints,
   type KubeClient,
 } from '../kube/index.js';
-import { createLogger, isLogLevel, type Logger, type LogLevel } from '../log.js';
-import { createImageResolver, ImageController, parseDuration } from '../reconcile/index.js';
+import { createLogger, type Logger, type LogLevel } from '../log.js';
+import { createImageResolver, ImageController } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { ControllerServer, PrometheusMetrics } from '../server/index.js';
-import { FlagError, formatFlagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
-
-export const RUN_FLAGS = {
-  kubeconfig: {
-    kind: 'string',
-    placeholder: '<file>',
-    help: 'kubeconfig to use',
-    defaultText: 'in-cluster config, else $KUBECONFIG, else ~/.kube/config',
-  },
-  namespace: { kind: 'string', placeholder: '<name>', help: 'watch Images in this namespace only', defaultText: 'all namespaces' },
-  interval: { kind: 'duration', placeholder: '<duration>', help: 'how often an Image without spec.interval is checked', default: 10_000, check: checkInterval },
-  concurrency: { kind: 'count', placeholder: '<n>', help: 'most registry checks running at once', default: 16 },
-  requestTimeout: { kind: 'duration', placeholder: '<duration>', help: 'deadline of each registry request', default: REQUEST_TIMEOUT_MS },
-  httpAddress: { kind: 'string', placeholder: '<[host]:port>', help: 'address of /healthz, /readyz, /metrics and /notifications', default: `:${DEFAULT_HTTP_PORT}` },
-  leaderElect: { kind: 'boolean', help: `hold the Lease "${LEASE_NAME}" before writing, so several replicas are safe`, default: false },
-  leaseNamespace: { kind: 'string', placeholder: '<name>', help: 'namespace of the leader election Lease', fallbackEnv: 'POD_NAMESPACE', defaultText: '$POD_NAMESPACE' },
-  registryAlias: {
-    kind: 'list',
-    placeholder: '<from=to>',
-    help: 'contact registry "to" for Images naming "from" (repeatable); status still names "from". Adds to kube-public/local-registry-hosting',
-    default: [],
-  },
-  notificationToken: { kind: 'string', placeholder: '<token>', help: 'bearer token registries must send to /notifications; unset disables the endpoint' },
-  logLevel: { kind: 'string', placeholder: '<level>', help: 'debug, info, warn or error; debug shows each "Checking digest for: <url>"', default: 'info', check: (v) => (isLogLevel(v) ? undefined : 'must be debug, info, warn or error') },
-  allowedRegistries: {
-    kind: 'list',
-    placeholder: '<globs>',
-    help: 'comma-separated registry host globs the controller may contact, e.g. localhost:5000,*.example.com; link-local and cloud metadata addresses are always refused',
-    default: [],
-    defaultText: 'all',
-  },
-} satisfies FlagTable;
-
-export type RunOptions = FlagValues<typeof RUN_FLAGS>;
+import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
+import { RUN_FLAGS, type RunOptions } from './run-flags.js';
 
 /** How long a shutdown waits for checks in progress before it stops anyway. */
 const DRAIN_TIMEOUT_MS = 15_000;
 /** Pull secrets and ServiceAccounts are read again after this (the controller may `get` them, not watch). */
 const SECRET_CACHE_MS = 10_000;
-
-function checkInterval(ms: number): string | undefined {
-  return ms >= parseDuration('1s')! ? undefined : 'must be at least 1s';
-}
 
 export interface RunningController {
   /** Where the HTTP server listens (useful with `--http-address 127.0.0.1:0`). */

@@ -1,63 +1,13 @@
 /**
- * The controller's narrow view of the API server: each consumer gets an interface with just the calls it
- * makes (so tests inject a small fake), and `createKubeClient` implements them all: REST calls on plain
- * JSON (rest.ts) and client-node 2.x's KubeConfig and Watch.
- * RBAC needed, and nothing more: images get/list/watch, images/status patch, events create/patch,
- * secrets get, serviceaccounts get, configmaps get in kube-public, leases get/create/update.
+ * The calls of api.ts, made: REST calls on plain JSON (rest.ts) authenticated by client-node 2.x's
+ * KubeConfig, and its Watch; and how a refusal from the API server reads.
  */
-import {
-  KubeConfig,
-  Watch,
-  type CoreV1Event,
-  type V1ConfigMap,
-  type V1Lease,
-  type V1Secret,
-  type V1ServiceAccount,
-} from '@kubernetes/client-node';
-import { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL, IMAGE_VERSION, type Image, type ImageStatus } from '../api/image.js';
+import { KubeConfig, Watch, type CoreV1Event, type V1ConfigMap, type V1Lease, type V1Secret, type V1ServiceAccount } from '@kubernetes/client-node';
+import { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL, IMAGE_VERSION, type Image } from '../api/image.js';
+import type { KubeClient } from './api.js';
 import { ListWatch, type ImageList, type WatchSource } from './list-watch.js';
 import { kubeRest, MERGE_PATCH } from './rest.js';
 import { shareDispatchers } from './shared-dispatcher.js';
-
-export interface ImageStatusWriter {
-  /** Merge-patches `/status`; resolves to the updated Image, or undefined when it no longer exists. */
-  patchImageStatus(namespace: string, name: string, patch: Partial<ImageStatus>): Promise<Image | undefined>;
-}
-
-export interface ObjectReader {
-  /** Each resolves to undefined on 404; other failures (403, network) reject. */
-  readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
-  readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined>;
-  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
-}
-
-export interface EventWriter {
-  createEvent(namespace: string, event: CoreV1Event): Promise<CoreV1Event>;
-  /** Merge-patches an Event; resolves to undefined when it has expired (404). */
-  patchEvent(namespace: string, name: string, patch: Partial<CoreV1Event>): Promise<CoreV1Event | undefined>;
-}
-
-/** One Lease object; `replace` carries the read resourceVersion, so a concurrent writer makes it reject with 409. */
-export interface LeaseStore {
-  read(): Promise<V1Lease | undefined>;
-  create(lease: V1Lease): Promise<V1Lease>;
-  replace(lease: V1Lease): Promise<V1Lease>;
-}
-
-/** A list+watch of Images (list-watch.ts); Images arrive as plain JSON: timestamps stay strings. */
-export interface ImageListWatch {
-  on(verb: 'add' | 'update' | 'delete', callback: (image: Image) => void): void;
-  on(verb: 'error', callback: (error: unknown) => void): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  list(): readonly Image[];
-}
-
-export interface KubeClient extends ImageStatusWriter, ObjectReader, EventWriter {
-  /** A fresh list+watch of Images in `namespace`, or in all namespaces. */
-  makeImageInformer(namespace?: string): ImageListWatch;
-  leaseStore(namespace: string, name: string): LeaseStore;
-}
 
 /** The HTTP status of an ApiError (or a client-node ApiException: both have `.code`), if `error` is one. */
 export function apiStatus(error: unknown): number | undefined {

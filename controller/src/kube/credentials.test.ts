@@ -4,7 +4,7 @@ import type { Image, ImageSpec } from '../api/image.js';
 import { CredentialsError } from '../registry/index.js';
 import { makeImage } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { ObjectReader } from './client.js';
+import type { ObjectReader } from './api.js';
 import { RegistryAccessCache } from './credentials.js';
 
 const loadRegistryAccess = (reader: ObjectReader, image: Image, registry: string) =>

@@ -14,7 +14,8 @@ import type { Image } from '../api/image.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { Clock } from '../clock.js';
 import { CredentialsError, credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
-import { apiStatus, type ObjectReader } from './client.js';
+import type { ObjectReader } from './api.js';
+import { apiStatus } from './client.js';
 
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
 export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';

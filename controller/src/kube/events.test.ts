@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { makeImage } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { EventWriter } from './client.js';
+import type { EventWriter } from './api.js';
 import { EventRecorder } from './events.js';
 
 const log = createLogger({ write: () => undefined });

@@ -9,7 +9,8 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { IMAGE_API_VERSION, IMAGE_KIND, ImageReason, imageNamespace, type Image, type ImageEvent } from '../api/image.js';
-import { describeApiError, type EventWriter } from './client.js';
+import type { EventWriter } from './api.js';
+import { describeApiError } from './client.js';
 
 export const EVENT_SOURCE = 'image-controller';
 const EVENT_TYPES = ['Normal', 'Warning'] as const;

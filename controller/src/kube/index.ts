@@ -1,5 +1,6 @@
 // kube/: everything the controller says to the API server: the Image informer, status patches, Events, the Lease, and reading Secrets, ServiceAccounts and the local registry ConfigMap.
-export { apiStatus, createKubeClient, describeApiError, type ApiRefusal, loadKubeConfig, type EventWriter, type ImageListWatch, type ImageStatusWriter, type KubeClient, type LeaseStore, type ObjectReader } from './client.js';
+export { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING, type EventWriter, type ImageListWatch, type ImageStatusWriter, type KubeClient, type LeaseStore, type ObjectReader, type PolicyRule, type Verb } from './api.js';
+export { apiStatus, createKubeClient, describeApiError, type ApiRefusal, loadKubeConfig } from './client.js';
 export { RegistryAccessCache, type RegistryAccess } from './credentials.js';
 export { EventRecorder } from './events.js';
 export { ImageInformer, type ImageCacheHandlers } from './informer.js';

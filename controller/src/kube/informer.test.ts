@@ -3,7 +3,7 @@ import type { Image } from '../api/image.js';
 import { createLogger } from '../log.js';
 import { makeImage } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { ImageListWatch } from './client.js';
+import type { ImageListWatch } from './api.js';
 import { ImageInformer } from './informer.js';
 
 const log = createLogger({ write: () => undefined });

@@ -8,7 +8,8 @@
 import { sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Image } from '../api/image.js';
-import { describeApiError, type ImageListWatch } from './client.js';
+import type { ImageListWatch } from './api.js';
+import { describeApiError } from './client.js';
 
 export interface ImageCacheHandlers {
   upsert(image: Image): void;

@@ -2,7 +2,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { LeaseStore } from './client.js';
+import type { LeaseStore } from './api.js';
 import { LeaderElector } from './leader.js';
 
 const log = createLogger({ write: () => undefined });

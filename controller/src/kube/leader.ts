@@ -10,7 +10,8 @@ import { V1MicroTime } from '@kubernetes/client-node';
 import { sleep, type Clock } from '../clock.js';
 import { LEASE_NAME } from '../defaults.js';
 import type { Logger } from '../log.js';
-import { apiStatus, type LeaseStore } from './client.js';
+import type { LeaseStore } from './api.js';
+import { apiStatus } from './client.js';
 
 export interface LeaderElectorOptions {
   store: LeaseStore;

@@ -11,7 +11,7 @@
  * server or proxy that closes watches at once cannot make it spin.
  */
 import type { Image } from '../api/image.js';
-import type { ImageListWatch } from './client.js';
+import type { ImageListWatch } from './api.js';
 
 export interface ImageList {
   items: Image[];

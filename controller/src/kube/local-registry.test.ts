@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { ObjectReader } from './client.js';
+import type { ObjectReader } from './api.js';
 import { parseLocalRegistryHosting, parseRegistryAlias, RegistryEndpoints } from './local-registry.js';
 
 const log = createLogger({ write: () => undefined });

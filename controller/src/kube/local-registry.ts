@@ -8,9 +8,7 @@ import { load as loadYaml } from 'js-yaml';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { SharedRequests } from '../shared-requests.js';
-import type { ObjectReader } from './client.js';
-
-export const LOCAL_REGISTRY_HOSTING = { namespace: 'kube-public', name: 'local-registry-hosting', key: 'localRegistryHosting.v1' } as const;
+import { LOCAL_REGISTRY_HOSTING, type ObjectReader } from './api.js';
 
 /** KEP-1755's `localRegistryHosting.v1`. */
 export interface LocalRegistryHosting {

@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
 import { ImageReason, MAX_CONDITION_MESSAGE_LENGTH, type Image, type ImageEvent, type ImageStatus } from '../api/image.js';
-import type { ImageStatusWriter } from '../kube/client.js';
+import type { ImageStatusWriter } from '../kube/api.js';
 import { createLogger } from '../log.js';
 import { RegistryError, type ImageReference } from '../registry/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';

@@ -11,7 +11,7 @@ import { IMAGE_API_VERSION, IMAGE_KIND, type Image } from '../controller/src/api
 import { systemClock } from '../controller/src/clock.js';
 import { ALWAYS_LEADER } from '../controller/src/kube/leader.js';
 import { createLogger } from '../controller/src/log.js';
-import { ImageController, NO_METRICS } from '../controller/src/reconcile/index.js';
+import { CheckLoop, NO_METRICS } from '../controller/src/reconcile/index.js';
 import { ControllerServer, NOTIFICATION_MEDIA_TYPE, PrometheusMetrics } from '../controller/src/server/index.js';
 
 const IMAGES = 5_000;
@@ -29,7 +29,7 @@ const images: Image[] = Array.from({ length: IMAGES }, (_, i) => ({
 const stored = new Map(images.map((image) => [`${image.metadata.namespace}/${image.metadata.name}`, image]));
 let checks = 0;
 let onPushMs = 0;
-const controller = new ImageController({
+const controller = new CheckLoop({
   // Each answer takes one turn of the event loop, as a real request does (it waits for a socket).
   status: { patchImageStatus: async (namespace, name, patch) => (await ioTurn(), { ...stored.get(`${namespace}/${name}`)!, status: patch }) },
   events: { record: async () => undefined, forget: () => undefined },

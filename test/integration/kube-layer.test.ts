@@ -18,7 +18,7 @@ import {
   type KubeClient,
 } from '../../controller/src/kube/index.js';
 import { createLogger } from '../../controller/src/log.js';
-import { ImageController, NO_METRICS } from '../../controller/src/reconcile/index.js';
+import { CheckLoop, NO_METRICS } from '../../controller/src/reconcile/index.js';
 import { sleep } from '../support/processes.js';
 import { ControlPlane } from '../support/control-plane.js';
 import { waitFor } from '../support/wait.js';
@@ -140,7 +140,7 @@ describe('kube layer against a real API server', () => {
   it('runs the loop: one status write for a new digest, none while it stays the same', async () => {
     const digest = `sha256:${'c'.repeat(64)}`;
     const writes: string[] = [];
-    const controller = new ImageController({
+    const controller = new CheckLoop({
       status: { patchImageStatus: (namespace, name, patch) => (writes.push(name), kube.patchImageStatus(namespace, name, patch)) },
       events: new EventRecorder({ writer: kube, clock: systemClock, log, instance: 'test' }),
       resolve: async (_image, reference) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(digest) }),

@@ -21,7 +21,7 @@ import {
   type KubeClient,
 } from '../kube/index.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
-import { createImageResolver, ImageController } from '../reconcile/index.js';
+import { CheckLoop, createImageResolver } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { ControllerServer, PrometheusMetrics } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
@@ -35,7 +35,7 @@ const SECRET_CACHE_MS = 10_000;
 export interface RunningController {
   /** Where the HTTP server listens (useful with `--http-address 127.0.0.1:0`). */
   address: AddressInfo;
-  controller: ImageController;
+  loop: CheckLoop;
   /** Resolves once the first list of Images is cached; the "controller ready" line is logged then. */
   ready: Promise<void>;
   /** Drains checks, stops the informer, releases the Lease, closes the HTTP server and registry connections. */
@@ -55,7 +55,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   if (options.leaderElect && !options.leaseNamespace) throw new FlagError('--leader-elect needs --lease-namespace or $POD_NAMESPACE');
 
-  // Built in dependency order: the controller subscribes to the elector and reports to the metrics.
+  // Built in dependency order: the loop subscribes to the elector and reports to the metrics.
   const elector = options.leaderElect ? new LeaderElector({ store: kube.leaseStore(options.leaseNamespace!, LEASE_NAME), identity, clock, log }) : undefined;
   const leadership = elector ?? ALWAYS_LEADER;
   const metrics = new PrometheusMetrics();
@@ -73,7 +73,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
     clock,
     log,
   });
-  const controller = new ImageController({
+  const loop = new CheckLoop({
     status: kube,
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
     resolve: createImageResolver({
@@ -89,13 +89,13 @@ export async function startController(options: RunOptions, overrides: StartOverr
     defaultIntervalMs: options.interval,
     concurrency: options.concurrency,
   });
-  const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: controller, clock, log });
+  const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: loop, clock, log });
   const server = new ControllerServer({
     address: options.httpAddress,
     metrics,
     notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
     notificationToken: options.notificationToken,
-    onPush: (pushed) => controller.recheckPushed(pushed),
+    onPush: (pushed) => loop.recheckPushed(pushed),
     log,
   });
 
@@ -111,15 +111,15 @@ export async function startController(options: RunOptions, overrides: StartOverr
   });
   informer.start();
   elector?.start();
-  const ready = informer.firstSync.then(() => log.info('controller ready', { images: controller.size, leader: leadership.isLeader }));
+  const ready = informer.firstSync.then(() => log.info('controller ready', { images: loop.size, leader: leadership.isLeader }));
 
   return {
     address,
-    controller,
+    loop,
     ready,
     async stop() {
       log.info('shutting down: finishing checks in progress');
-      const drained = await Promise.race([controller.stop().then(() => true), sleep(clock, DRAIN_TIMEOUT_MS).then(() => false)]);
+      const drained = await Promise.race([loop.stop().then(() => true), sleep(clock, DRAIN_TIMEOUT_MS).then(() => false)]);
       if (!drained) log.warn('some checks were still running at shutdown', { afterMs: DRAIN_TIMEOUT_MS });
       await informer.stop();
       await elector?.stop();

@@ -1,11 +1,12 @@
 /**
  * Everything the controller knows about one Image, in one place (controller-runtime's "one key, one
- * record"): the object as last seen, its spec parsed once per generation, and the check history the
- * next-check decision reads. Deleting an Image drops its record, and with it all of that at once.
+ * record"): the object as last seen, its spec parsed once per generation, and the check and notification
+ * history the next-check decision reads. Deleting an Image drops its record, and with it all of that at once.
  */
 import { imageNamespace, MAX_INTERVAL, MIN_INTERVAL, type Image } from '../api/image.js';
 import { parseImageReference, type ImageReference } from '../registry/index.js';
 import { parseDuration } from './duration.js';
+import type { Notification } from './next-check.js';
 
 /** What a spec asks for once parsed, or why it cannot be acted on. */
 export type ParsedSpec =
@@ -23,8 +24,8 @@ export interface ImageRecord {
   failures: number;
   /** When the last check ended (epoch ms): the next one needs a registry answer started after it. */
   lastCheckAt?: number;
-  /** When a push notification last named this Image's tag: the next check needs an answer started after it. */
-  notifiedAt?: number;
+  /** The push notification for this Image's tag being followed up, if any (next-check.ts). */
+  notification?: Notification;
   /** Whether the Image's place in its interval has been set (once, after its first successful check). */
   phased: boolean;
 }

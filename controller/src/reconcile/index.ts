@@ -1,5 +1,5 @@
-// reconcile/: deciding what an Image's status should be and when to check it again: the per-Image record, reconcile, the next-check decision, the fair scheduler, the controller loop and how a tag is resolved.
-export { ImageController, type ImageControllerOptions, type PushedTag } from './controller.js';
+// reconcile/: deciding what an Image's status should be and when to check it again: the per-Image record, reconcile, the next-check decision, the fair scheduler, the check loop and how a tag is resolved.
+export { CheckLoop, type CheckLoopOptions, type PushedTag } from './check-loop.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { imageKey, type ImageRecord } from './image-record.js';
 export { NO_METRICS, type ControllerMetrics } from './metrics.js';

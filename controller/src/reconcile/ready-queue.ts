@@ -25,10 +25,6 @@ export class ReadyQueue {
     return this.#places.size;
   }
 
-  has(key: string): boolean {
-    return this.#places.has(key);
-  }
-
   add(key: string, due: number, place: Place): void {
     this.delete(key);
     let hosts = this.#hostsOf(place.namespace);

@@ -71,15 +71,6 @@ describe('CheckScheduler', () => {
     expect(runs).toEqual([{ key: 'a', at: 5_000 }]);
   });
 
-  it('expedite only moves a check sooner', async () => {
-    const { clock, scheduler, runs } = setup();
-    scheduler.schedule('a', 5_000);
-    scheduler.expedite('a', 10_000);
-    scheduler.expedite('a', 0);
-    await clock.advance(10_000);
-    expect(runs).toEqual([{ key: 'a', at: 0 }]);
-  });
-
   it('bounds concurrency', async () => {
     const hold = gate();
     const { clock, scheduler, runs, maxRunning } = setup(2, () => hold.promise);
@@ -120,7 +111,7 @@ describe('CheckScheduler', () => {
     });
     scheduler.schedule('a', 0);
     await clock.advance(0);
-    scheduler.expedite('a');
+    scheduler.schedule('a', 0);
     await clock.advance(1_000);
     expect(runs).toHaveLength(1);
     hold.open();

@@ -1,5 +1,6 @@
 /**
- * When each Image is checked next, and who checks it now. One timer for all Images (a min-heap of due
+ * Runs each Image's check when it falls due (next-check.ts decides when), and decides who checks it now.
+ * One timer for all Images (a min-heap of due
  * times), so 10,000 Images cost one setTimeout; a work queue keyed by namespace/name that bounds
  * concurrency and never runs the same key twice at once (a key that falls due while running runs again after).
  *
@@ -72,13 +73,6 @@ export class CheckScheduler {
     push(this.#heap, { due, seq: this.#seq++, key });
     if (this.#heap.length > COMPACT_ABOVE && this.#heap.length > 2 * this.#due.size) this.#compact();
     this.#arm();
-  }
-
-  /** Checks `key` after `delayMs` unless it is already due sooner (a notification, a spec change). */
-  expedite(key: string, delayMs = 0): void {
-    const planned = this.#due.get(key);
-    if (this.#ready.has(key) || (planned !== undefined && planned <= this.#options.clock.now() + delayMs)) return;
-    this.schedule(key, delayMs);
   }
 
   /** Forgets `key` (its Image was deleted); a run in progress finishes but is not repeated. */

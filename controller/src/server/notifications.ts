@@ -4,7 +4,7 @@
  * status (the Image's own registry is asked again); it only tells when looking again can stop.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { PushedTag } from '../reconcile/controller.js';
+import type { PushedTag } from '../reconcile/check-loop.js';
 
 export const NOTIFICATION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 

@@ -1,8 +1,9 @@
 /**
- * The loop: the informer's cache of Images drives a scheduler, each due Image goes through `reconcile`,
+ * The loop: the watch's cache of Images drives a scheduler, each due Image goes through `reconcile`,
  * its result is applied — a status merge patch only when something changed, Events — and next-check.ts
- * says when to come back. One record per Image (image-record.ts) holds all that is known about it.
- * Only the leader checks and writes; a standby keeps its cache warm and waits.
+ * says when to come back, after a check and whenever something asks for one sooner. One record per Image
+ * (image-record.ts) holds all that is known about it. Only the leader checks and writes; a standby keeps
+ * its cache warm and waits.
  */
 import { imageNamespace, type Image, type ImageEvent } from '../api/image.js';
 import type { Clock } from '../clock.js';
@@ -13,13 +14,13 @@ import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
 import { imageKey, newRecord, refreshRecord, type ImageRecord } from './image-record.js';
 import type { ControllerMetrics } from './metrics.js';
-import { nextCheck, type CheckEnd } from './next-check.js';
+import { answerNotBefore, nextCheck, type CheckEnd, type CheckRequest } from './next-check.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import type { ImageResolver } from './resolver.js';
 import { readyCondition } from './status.js';
 import { CheckScheduler } from './scheduler.js';
 
-export interface ImageControllerOptions {
+export interface CheckLoopOptions {
   status: ImageStatusWriter;
   events: { record(image: Image, event: ImageEvent): Promise<void>; forget(image: Image): void };
   resolve: ImageResolver;
@@ -43,14 +44,6 @@ export interface PushedTag {
   digest?: string;
 }
 
-/**
- * A notified Image is checked at once and again after each of these delays (from the notification) until
- * its status shows the pushed digest: docker-registry sends a manifest's push event before it moves the
- * tag (distribution's PutManifest notifies in `manifests.Put`, then tags), so the first HEAD can still see
- * the old digest. Quick looks first, because the tag usually moves milliseconds later.
- */
-export const NOTIFICATION_LOOK_AGAIN_MS = [100, 300, 1_000, 3_000] as const;
-
 /** `repository:tag`, the index key of notifications. */
 function tagKey(repository: string, tag: string): string {
   return `${repository}:${tag}`;
@@ -61,17 +54,15 @@ function tagOf(record: ImageRecord): string | undefined {
   return record.spec.valid ? tagKey(record.spec.reference.repository, record.spec.reference.tag) : undefined;
 }
 
-export class ImageController implements ImageCacheHandlers {
-  readonly #options: ImageControllerOptions;
+export class CheckLoop implements ImageCacheHandlers {
+  readonly #options: CheckLoopOptions;
   readonly #random: () => number;
   readonly #records = new Map<string, ImageRecord>();
   readonly #scheduler: CheckScheduler;
   /** Keys of the Images watching each `repository:tag`, so a notification finds them without a scan. */
   readonly #byTag = new Map<string, Set<string>>();
-  /** One look-again chain per notified tag: a newer push of the tag replaces its chain. */
-  readonly #lookAgain = new Map<string, { cancel: () => void }>();
 
-  constructor(options: ImageControllerOptions) {
+  constructor(options: CheckLoopOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;
     this.#scheduler = new CheckScheduler({
@@ -109,7 +100,7 @@ export class ImageController implements ImageCacheHandlers {
       if (!refreshRecord(record, image, this.#options.defaultIntervalMs)) return;
       this.#unindex(key, before);
       this.#index(record);
-      this.#scheduler.expedite(key);
+      this.#plan(record, { kind: 'specChanged' });
       return;
     }
     // New, or deleted and recreated under the same name: nothing of the old one's history applies.
@@ -118,7 +109,7 @@ export class ImageController implements ImageCacheHandlers {
     this.#records.set(key, created);
     this.#index(created);
     this.#options.metrics.imagesWatched(this.#records.size);
-    this.#scheduler.expedite(key);
+    this.#plan(created, { kind: 'created' });
   };
 
   remove = (image: Image): void => {
@@ -133,10 +124,9 @@ export class ImageController implements ImageCacheHandlers {
 
   /**
    * A registry says `pushed` tags moved: checks at once, with a fresh registry answer, every Image
-   * watching one of them (found through the repository:tag index, not a scan), and again after each
-   * NOTIFICATION_LOOK_AGAIN_MS until its status shows the pushed digest. Duplicates are merged (the last
-   * push of a tag wins). Returns how many Images were scheduled now. (server/http.ts bounds how many
-   * tags one envelope brings.)
+   * watching one of them (found through the repository:tag index, not a scan), and looks again until its
+   * status shows the pushed digest (next-check.ts). Duplicates are merged (the last push of a tag wins).
+   * Returns how many Images were scheduled now. (server/http.ts bounds how many tags one envelope brings.)
    *
    * The registry host is not compared: the pusher's host (the event's `request.host`) is often another
    * name for the same registry (kind's `localhost:5000` is `kind-registry:5000` inside the cluster), and
@@ -146,21 +136,23 @@ export class ImageController implements ImageCacheHandlers {
     const tags = new Map<string, PushedTag>();
     for (const push of pushed) {
       const tag = tagKey(push.repository, push.tag);
-      if (!this.#byTag.has(tag)) continue; // nothing watches it
-      tags.set(tag, push);
+      if (this.#byTag.has(tag)) tags.set(tag, push);
     }
+    const at = this.#options.clock.now();
     let count = 0;
     for (const [tag, push] of tags) {
-      count += this.#recheckTag(tag, push, false);
-      this.#lookAgainAfter(0, tag, push);
+      for (const key of this.#byTag.get(tag)!) {
+        const record = this.#records.get(key)!;
+        if (record.spec.suspended) continue;
+        this.#plan(record, { kind: 'notified', at, digest: push.digest });
+        count++;
+      }
     }
     return count;
   }
 
   /** Takes no more work; resolves when the checks in progress have finished. */
   stop(): Promise<void> {
-    for (const { cancel } of this.#lookAgain.values()) cancel();
-    this.#lookAgain.clear();
     return this.#scheduler.stop();
   }
 
@@ -178,7 +170,7 @@ export class ImageController implements ImageCacheHandlers {
   /** This replica became leader: check everything now, the previous leader's schedule is unknown. */
   #startedLeading(): void {
     this.#options.metrics.leading(true);
-    for (const key of this.#records.keys()) this.#scheduler.expedite(key);
+    for (const record of this.#records.values()) this.#plan(record, { kind: 'leading' });
     this.#scheduler.resume();
   }
 
@@ -202,49 +194,18 @@ export class ImageController implements ImageCacheHandlers {
     if (keys.size === 0) this.#byTag.delete(tag!);
   }
 
-  /** The tag's chain of looks again, replacing any earlier one: after `step`'s delay, the Images not yet showing the digest. */
-  #lookAgainAfter(step: number, tag: string, push: PushedTag): void {
-    this.#lookAgain.get(tag)?.cancel();
-    this.#lookAgain.delete(tag);
-    const delay = NOTIFICATION_LOOK_AGAIN_MS[step];
-    if (delay === undefined) return;
-    const cancel = this.#options.clock.setTimer(() => {
-      this.#lookAgain.delete(tag);
-      if (this.#recheckTag(tag, push, true) > 0) this.#lookAgainAfter(step + 1, tag, push);
-    }, delay - (NOTIFICATION_LOOK_AGAIN_MS[step - 1] ?? 0));
-    this.#lookAgain.set(tag, { cancel });
-  }
-
-  /** Expedites the Images watching `tag` (only those not showing the pushed digest when `unsettledOnly`). */
-  #recheckTag(tag: string, push: PushedTag, unsettledOnly: boolean): number {
-    const now = this.#options.clock.now();
-    let count = 0;
-    for (const key of this.#byTag.get(tag) ?? []) {
-      const record = this.#records.get(key)!;
-      if (record.spec.suspended) continue;
-      if (unsettledOnly && push.digest !== undefined && record.image.status?.digest === push.digest) continue;
-      record.notifiedAt = now;
-      this.#scheduler.expedite(key);
-      count++;
-    }
-    return count;
-  }
-
   async #check(key: string): Promise<void> {
     const { clock, leadership, metrics } = this.#options;
     const record = this.#records.get(key);
     if (!record) return;
-    if (!leadership.isLeader) return this.#schedule(record, { kind: 'paused' });
+    if (!leadership.isLeader) return this.#plan(record, { kind: 'paused' });
     const { image, spec } = record;
     const startedAt = clock.now();
-    // A shared registry answer serves this check if it is at most an interval old and started after this
-    // Image's previous check ended (so a lone Image never gets its own answer back), and after any
-    // notification. With periods of exactly the interval, the Images on one tag make one request per interval.
-    const notBefore = Math.max(startedAt - spec.intervalMs, (record.lastCheckAt ?? -Infinity) + 1, record.notifiedAt ?? -Infinity);
+    const { notBefore, notification } = answerNotBefore(record, startedAt);
+    record.notification = notification;
     const result = await reconcile(image, spec, { resolve: (img, reference) => this.#options.resolve(img, reference, notBefore) }, new Date(startedAt));
     if (this.#records.get(key) !== record) return; // deleted or recreated meanwhile
     record.lastCheckAt = clock.now();
-    if ((record.notifiedAt ?? Infinity) <= startedAt) record.notifiedAt = undefined;
     const imageLog = this.#options.log.with({ namespace: image.metadata.namespace, image: image.metadata.name });
     const written = await this.#apply(record, result, imageLog);
     if (this.#records.get(key) !== record) return; // found gone by the patch, or deleted while it ran
@@ -253,14 +214,15 @@ export class ImageController implements ImageCacheHandlers {
       this.#logResult(result, image, imageLog);
     }
     // A spec changed during the check (say, unsuspended) is checked again at once, whatever this result said.
-    if (record.spec !== spec) this.#scheduler.schedule(key, 0);
-    else this.#schedule(record, written);
+    this.#plan(record, record.spec !== spec ? { kind: 'specChanged' } : written);
   }
 
-  #schedule(record: ImageRecord, end: CheckEnd): void {
-    const next = nextCheck(record, end, this.#random);
+  /** Carries out next-check.ts's decision: the one way any Image's next check is planned. */
+  #plan(record: ImageRecord, event: CheckEnd | CheckRequest): void {
+    const next = nextCheck(record, event, this.#random);
     record.failures = next.failures;
     record.phased = next.phased;
+    record.notification = next.notification;
     if (next.delayMs === undefined) this.#scheduler.cancel(record.key);
     else this.#scheduler.schedule(record.key, next.delayMs);
   }

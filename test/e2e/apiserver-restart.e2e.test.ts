@@ -1,13 +1,13 @@
 // Scenario 4, kube-apiserver restarted mid-run: the controller's watch breaks and must come back by
 // itself. The next push still reaches the Deployment, and a Workload created after the restart gets
-// its Image resolved, which only a live informer can see (the cache from before knows nothing of it).
+// its Image resolved, which only a live watch can see (the cache from before knows nothing of it).
 import { describe, expect, it } from 'vitest';
 import { controllerLog, scenarioSystem, waitForDeployedImage, webWorkload } from './scenario.js';
 
 const WORKLOAD = 'steady';
 const NEW_WORKLOAD = 'reborn';
 /**
- * Well inside the informer's 10 min relist, so a resolved new Image proves the watch came back, but
+ * Well inside the Image watch's 10 min relist, so a resolved new Image proves the watch came back, but
  * beyond its 30 s restart backoff plus an interval, on 2 busy cores.
  */
 const RECOVERY_TIMEOUT_MS = 120_000;
@@ -42,11 +42,11 @@ describe('kube-apiserver restarted under the controller', () => {
     expect(system.controller!.process).toBe(controllerProcess);
     controllerProcess.assertRunning();
     expect(controllerLog(system).filter((line) => line.msg === 'starting')).toHaveLength(1);
-    // It did see the watch break (and restarted its informer, not itself).
-    expect(controllerLog(system).some((line) => line.msg === 'Image informer stopped; restarting')).toBe(true);
+    // It did see the watch break (and listed again, without restarting itself).
+    expect(controllerLog(system).some((line) => line.msg === 'Image watch failed; listing again')).toBe(true);
   });
 
-  it('a Workload created after the restart is resolved: the informer is live, not just its old cache', async () => {
+  it('a Workload created after the restart is resolved: the watch is live, not just its old cache', async () => {
     const digest = await system.push(`restart/${NEW_WORKLOAD}`);
     const appliedAt = Date.now();
     await system.apply(webWorkload(NEW_WORKLOAD, { imagePrefix: `${system.registry!.host}/restart/` }));

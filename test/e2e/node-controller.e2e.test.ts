@@ -78,7 +78,7 @@ describe('probes', () => {
     );
     expect(unready.restarts).toBe(0);
 
-    // dist/'s ClusterRole back (the Deployment itself untouched): the informer's list succeeds on a retry.
+    // dist/'s ClusterRole back (the Deployment itself untouched): the Image watch's list succeeds on a retry.
     await system.apply(distObject('ClusterRole'));
     const [ready] = await waitForControllerPods(1);
     expect(ready.name).toBe(unready.name);

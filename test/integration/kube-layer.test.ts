@@ -1,6 +1,6 @@
 // The controller's kube layer against a real API server, under the controller's own ServiceAccount
 // token and the ClusterRole/Roles synthesized in dist/, so a call the RBAC does not allow fails here:
-// the Image informer, the /status merge patch, aggregated Events, the Lease and the readers.
+// the Image watch, the /status merge patch, aggregated Events, the Lease and the readers.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
@@ -11,7 +11,7 @@ import {
   ALWAYS_LEADER,
   createKubeClient,
   EventRecorder,
-  ImageInformer,
+  ImageWatch,
   LeaderElector,
   loadKubeConfig,
   RegistryEndpoints,
@@ -60,8 +60,8 @@ describe('kube layer against a real API server', () => {
     await apply(image('listed'));
     const seen = new Map<string, Image>();
     let lists = 0;
-    const informer = new ImageInformer({
-      makeInformer: () => kube.makeImageInformer(),
+    const watch = new ImageWatch({
+      calls: kube,
       handlers: {
         upsert: (i) => seen.set(i.metadata.name, i),
         remove: (i) => seen.delete(i.metadata.name),
@@ -73,9 +73,9 @@ describe('kube layer against a real API server', () => {
       clock: systemClock,
       log,
     });
-    informer.start();
+    watch.start();
     try {
-      await informer.firstSync;
+      await watch.firstSync;
       expect(lists).toBe(1);
       expect(seen.has('listed')).toBe(true);
       await apply(image('watched'));
@@ -83,7 +83,7 @@ describe('kube layer against a real API server', () => {
       await controlPlane.kubectl(['delete', 'images.example.com', 'watched', '-n', NAMESPACE]);
       await waitFor('the watch to deliver the deletion', () => !seen.has('watched'));
     } finally {
-      await informer.stop();
+      await watch.stop();
     }
   });
 
@@ -151,9 +151,9 @@ describe('kube layer against a real API server', () => {
       defaultIntervalMs: 1_000,
       concurrency: 4,
     });
-    const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(NAMESPACE), handlers: controller, clock: systemClock, log });
+    const watch = new ImageWatch({ calls: kube, namespace: NAMESPACE, handlers: controller, clock: systemClock, log });
     await apply(image('looped'));
-    informer.start();
+    watch.start();
     try {
       await waitFor('status.latestImage', async () => (await getImage('looped')).status?.latestImage);
       await sleep(3_000); // three more checks at a 1 s interval
@@ -165,7 +165,7 @@ describe('kube layer against a real API server', () => {
       expect(status?.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True', reason: 'DigestResolved' })]);
     } finally {
       await controller.stop();
-      await informer.stop();
+      await watch.stop();
     }
   });
 });

@@ -12,7 +12,7 @@ import {
   ALWAYS_LEADER,
   createKubeClient,
   EventRecorder,
-  ImageInformer,
+  ImageWatch,
   LeaderElector,
   loadKubeConfig,
   parseRegistryAlias,
@@ -38,7 +38,7 @@ export interface RunningController {
   loop: CheckLoop;
   /** Resolves once the first list of Images is cached; the "controller ready" line is logged then. */
   ready: Promise<void>;
-  /** Drains checks, stops the informer, releases the Lease, closes the HTTP server and registry connections. */
+  /** Drains checks, stops the Image watch, releases the Lease, closes the HTTP server and registry connections. */
   stop(): Promise<void>;
 }
 
@@ -89,11 +89,11 @@ export async function startController(options: RunOptions, overrides: StartOverr
     defaultIntervalMs: options.interval,
     concurrency: options.concurrency,
   });
-  const informer = new ImageInformer({ makeInformer: () => kube.makeImageInformer(options.namespace), handlers: loop, clock, log });
+  const watch = new ImageWatch({ calls: kube, namespace: options.namespace, handlers: loop, clock, log });
   const server = new ControllerServer({
     address: options.httpAddress,
     metrics,
-    notReadyReason: () => (informer.synced ? undefined : 'the Image cache has not been listed yet'),
+    notReadyReason: () => (watch.synced ? undefined : 'the Image cache has not been listed yet'),
     notificationToken: options.notificationToken,
     onPush: (pushed) => loop.recheckPushed(pushed),
     log,
@@ -109,9 +109,9 @@ export async function startController(options: RunOptions, overrides: StartOverr
     http: `${address.address}:${address.port}`,
     notifications: options.notificationToken ? 'enabled' : 'disabled',
   });
-  informer.start();
+  watch.start();
   elector?.start();
-  const ready = informer.firstSync.then(() => log.info('controller ready', { images: loop.size, leader: leadership.isLeader }));
+  const ready = watch.firstSync.then(() => log.info('controller ready', { images: loop.size, leader: leadership.isLeader }));
 
   return {
     address,
@@ -121,7 +121,7 @@ export async function startController(options: RunOptions, overrides: StartOverr
       log.info('shutting down: finishing checks in progress');
       const drained = await Promise.race([loop.stop().then(() => true), sleep(clock, DRAIN_TIMEOUT_MS).then(() => false)]);
       if (!drained) log.warn('some checks were still running at shutdown', { afterMs: DRAIN_TIMEOUT_MS });
-      await informer.stop();
+      await watch.stop();
       await elector?.stop();
       await server.close();
       await registry.close();

@@ -20,16 +20,29 @@ export interface PolicyRule {
   readonly verbs: readonly Verb[];
 }
 
-/** A list+watch of Images; Images arrive as plain JSON: timestamps stay strings. */
-export interface ImageListWatch {
-  on(verb: 'add' | 'update' | 'delete', callback: (image: Image) => void): void;
-  on(verb: 'error', callback: (error: unknown) => void): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  list(): readonly Image[];
+/** A page of Images as the list call returns it: its resourceVersion is where a watch starts. */
+export interface ImageList {
+  items: Image[];
+  metadata?: { resourceVersion?: string };
 }
 
-export const IMAGE_LIST_WATCH_RULES: readonly PolicyRule[] = [
+/** The end of a watch: a Status error, or nothing when the server or the client's inactivity timeout ended it. */
+export type WatchEnd = (error: unknown) => void;
+
+/**
+ * The two calls of a watch of Images (image-watch.ts), in `namespace` or in all namespaces. Images arrive
+ * as plain JSON (timestamps stay strings), trimmed to what the controller reads (client.ts's cachedImage).
+ */
+export interface ImageWatchCalls {
+  listImages(namespace?: string): Promise<ImageList>;
+  /**
+   * Watches from `resourceVersion`, with bookmarks: `onEvent` gets each event's type (ADDED, MODIFIED,
+   * DELETED, BOOKMARK, ERROR) and object, `onEnd` is called once when the watch ends. Resolves once it is open.
+   */
+  watchImages(namespace: string | undefined, resourceVersion: string, onEvent: (type: string, object: unknown) => void, onEnd: WatchEnd): Promise<{ abort(): void }>;
+}
+
+export const IMAGE_WATCH_RULES: readonly PolicyRule[] = [
   // Images are listed, then watched from the list's resourceVersion, in every namespace or in --namespace.
   { apiGroups: [IMAGE_GROUP], resources: [IMAGE_PLURAL], verbs: ['list', 'watch'] },
 ];
@@ -92,16 +105,14 @@ export const LEASE_STORE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
 ];
 
-export interface KubeClient extends ImageStatusWriter, ObjectReader, EventWriter {
-  /** A fresh list+watch of Images in `namespace`, or in all namespaces. */
-  makeImageInformer(namespace?: string): ImageListWatch;
+export interface KubeClient extends ImageWatchCalls, ImageStatusWriter, ObjectReader, EventWriter {
   leaseStore(namespace: string, name: string): LeaseStore;
 }
 
 /** Everything the controller's calls need, by where it is granted. */
 export const CONTROLLER_RBAC = {
   /** In every namespace whose Images are watched (a ClusterRole for all of them). */
-  watchedNamespaces: [...IMAGE_LIST_WATCH_RULES, ...IMAGE_STATUS_RULES, ...EVENT_WRITER_RULES, ...OBJECT_READER_RULES],
+  watchedNamespaces: [...IMAGE_WATCH_RULES, ...IMAGE_STATUS_RULES, ...EVENT_WRITER_RULES, ...OBJECT_READER_RULES],
   /** In the Lease's namespace, with --leader-elect. */
   leaseNamespace: LEASE_STORE_RULES,
   /** In LOCAL_REGISTRY_HOSTING's namespace. */

@@ -4,8 +4,7 @@
  */
 import { KubeConfig, Watch, type CoreV1Event, type V1ConfigMap, type V1Lease, type V1Secret, type V1ServiceAccount } from '@kubernetes/client-node';
 import { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL, IMAGE_VERSION, type Image } from '../api/image.js';
-import type { KubeClient } from './api.js';
-import { ListWatch, type ImageList, type WatchSource } from './list-watch.js';
+import type { ImageList, KubeClient } from './api.js';
 import { kubeRest, MERGE_PATCH } from './rest.js';
 import { shareDispatchers } from './shared-dispatcher.js';
 
@@ -64,16 +63,8 @@ export function cachedImage(image: Image): Image {
   return cached;
 }
 
-/** client-node's Watch, with every Image it reports passed through `cachedImage` before the ListWatch keeps it. */
-function cachedImageWatch(config: KubeConfig): WatchSource {
-  const watch = new Watch(config);
-  const imagePhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
-  return {
-    watch: (path, query, callback, done) =>
-      // ERROR carries a Status and BOOKMARK only a resourceVersion: those pass as they are.
-      watch.watch(path, query, (phase, object) => callback(phase, imagePhases.has(phase) ? cachedImage(object as Image) : object), done),
-  };
-}
+/** Watch events whose object is an Image; ERROR carries a Status and BOOKMARK only a resourceVersion. */
+const IMAGE_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 async function orUndefinedIfGone<T>(request: Promise<T>): Promise<T | undefined> {
   try {
@@ -95,6 +86,7 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 export function createKubeClient(config: KubeConfig): KubeClient {
   shareDispatchers(config);
   const rest = kubeRest(config);
+  const watch = new Watch(config);
   const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
   /** The path of one object under a collection's, or the collection's own. */
   const item = (name?: string) => (name === undefined ? '' : `/${encodeURIComponent(name)}`);
@@ -102,14 +94,17 @@ export function createKubeClient(config: KubeConfig): KubeClient {
   const core = (namespace: string, plural: string, name?: string) => `/api/v1${ns(namespace)}/${plural}${item(name)}`;
   const leases = (namespace: string, name?: string) => `/apis/coordination.k8s.io/v1${ns(namespace)}/leases${item(name)}`;
   return {
-    makeImageInformer(namespace) {
-      const path = images(namespace);
-      const list = async (): Promise<ImageList> => {
-        const listed = await rest.get<ImageList>(path);
-        return { ...listed, items: listed.items.map(cachedImage) };
-      };
-      return new ListWatch(path, cachedImageWatch(config), list);
+    async listImages(namespace) {
+      const listed = await rest.get<ImageList>(images(namespace));
+      return { ...listed, items: listed.items.map(cachedImage) };
     },
+    watchImages: (namespace, resourceVersion, onEvent, onEnd) =>
+      watch.watch(
+        images(namespace),
+        { resourceVersion, allowWatchBookmarks: true },
+        (type, object) => onEvent(type, IMAGE_EVENTS.has(type) ? cachedImage(object as Image) : object),
+        onEnd,
+      ),
     patchImageStatus: (namespace, name, status) =>
       // Merge patch, not JSON Patch, which fails on an Image without /status yet. On the /status
       // subresource the patch is still of the whole object: only `.status` is kept.

@@ -409,7 +409,7 @@ describe('CheckLoop', () => {
     // The old controller's remove() ran inside the check, which then put the failure count back and
     // rescheduled the deleted key at once: a second check started ([0, 0] below had two entries).
     const { clock, controller, metrics, resolveDigest } = setup();
-    controller.replaceAll([makeImage('demo')]); // the informer's copy; the API server has none
+    controller.replaceAll([makeImage('demo')]); // the watch's copy; the API server has none
     await clock.advance(60_000);
     expect(metrics.lateness).toEqual([0]);
     expect(resolveDigest).toHaveBeenCalledTimes(1);

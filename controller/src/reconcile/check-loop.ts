@@ -9,7 +9,7 @@ import { imageNamespace, type Image, type ImageEvent } from '../api/image.js';
 import type { Clock } from '../clock.js';
 import type { ImageStatusWriter } from '../kube/api.js';
 import { describeApiError } from '../kube/client.js';
-import type { ImageCacheHandlers } from '../kube/informer.js';
+import type { ImageCacheHandlers } from '../kube/image-watch.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
 import { imageKey, newRecord, refreshRecord, type ImageRecord } from './image-record.js';

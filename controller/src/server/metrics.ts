@@ -65,7 +65,7 @@ export class PrometheusMetrics implements ControllerMetrics {
     registers: [this.registry],
   });
   readonly #queueDepth = new Gauge({ name: 'image_controller_queue_depth', help: 'Image checks due and waiting for a worker.', registers: [this.registry] });
-  readonly #images = new Gauge({ name: 'image_controller_images', help: 'Images in the informer cache.', registers: [this.registry] });
+  readonly #images = new Gauge({ name: 'image_controller_images', help: 'Images in the controller\'s cache, which the Image watch keeps current.', registers: [this.registry] });
   readonly #leader = new Gauge({ name: 'image_controller_leader', help: '1 when this replica holds the lease (or leader election is off), else 0.', registers: [this.registry] });
 
   constructor() {

@@ -1,6 +1,8 @@
 // The controller's kube layer against a real API server, under the controller's own ServiceAccount
 // token and the ClusterRole/Roles synthesized in dist/, so a call the RBAC does not allow fails here:
-// the Image watch, the /status merge patch, aggregated Events, the Lease and the readers.
+// the Image watch, the /status merge patch, aggregated Events, the Lease and the readers. The apiserver's
+// audit log records every request they send, and the last test compares those (verb, resource) pairs
+// with the rules declared beside the calls (CONTROLLER_RBAC), both ways.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
@@ -14,13 +16,16 @@ import {
   ImageWatch,
   LeaderElector,
   loadKubeConfig,
+  CONTROLLER_RBAC,
+  LOCAL_REGISTRY_HOSTING,
   RegistryEndpoints,
   type KubeClient,
+  type PolicyRule,
 } from '../../controller/src/kube/index.js';
 import { createLogger } from '../../controller/src/log.js';
 import { CheckLoop, NO_METRICS } from '../../controller/src/reconcile/index.js';
 import { sleep } from '../support/processes.js';
-import { ControlPlane } from '../support/control-plane.js';
+import { ControlPlane, type AuditEvent } from '../support/control-plane.js';
 import { waitFor } from '../support/wait.js';
 
 const { namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME } = IMAGE_CONTROLLER_DEFAULTS;
@@ -28,7 +33,9 @@ const NAMESPACE = 'kube-layer';
 const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
 const log = createLogger({ write: () => undefined });
 
-const controlPlane = new ControlPlane();
+const CONTROLLER_USER = `system:serviceaccount:${CONTROLLER_NAMESPACE}:${CONTROLLER_NAME}`;
+
+const controlPlane = new ControlPlane({ auditUsers: [CONTROLLER_USER] });
 let kube: KubeClient;
 
 beforeAll(async () => {
@@ -168,4 +175,76 @@ describe('kube layer against a real API server', () => {
       await watch.stop();
     }
   });
+
+  // Last: every call above has been made. A verb granted and never sent, or a request sent that no rule
+  // grants, fails here with its (verb, resource) named.
+  it('sends exactly the (verb, resource) pairs the rules beside its calls grant, and no others', () => {
+    const grants: Grant[] = [
+      ...grantsOf(CONTROLLER_RBAC.watchedNamespaces, ANY_NAMESPACE),
+      ...grantsOf(CONTROLLER_RBAC.leaseNamespace, CONTROLLER_NAMESPACE),
+      ...grantsOf(CONTROLLER_RBAC.localRegistryHosting, LOCAL_REGISTRY_HOSTING.namespace),
+    ];
+    const sent = controlPlane.auditEvents().flatMap(requestOf);
+    expect(sent.length).toBeGreaterThan(0);
+    const notGranted = new Set(sent.filter((request) => !grants.some((grant) => covers(grant, request))).map(describeRequest));
+    const neverSent = new Set(grants.filter((grant) => !sent.some((request) => covers(grant, request))).map(describeGrant));
+    expect({ notGranted: [...notGranted], neverSent: [...neverSent] }).toEqual({ notGranted: [], neverSent: [] });
+  });
 });
+
+/** Where a Role grants: its namespace, or every namespace for a ClusterRole. */
+const ANY_NAMESPACE = '*';
+
+interface Grant {
+  namespace: string;
+  apiGroup: string;
+  /** `images`, or `images/status` for a subresource. */
+  resource: string;
+  verb: string;
+  names?: readonly string[];
+}
+
+interface Request {
+  namespace?: string;
+  apiGroup: string;
+  resource: string;
+  verb: string;
+  name?: string;
+  code?: number;
+}
+
+function grantsOf(rules: readonly PolicyRule[], namespace: string): Grant[] {
+  return rules.flatMap((rule) =>
+    rule.apiGroups.flatMap((apiGroup) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ namespace, apiGroup, resource, verb, names: rule.resourceNames })))),
+  );
+}
+
+/** The request an audit event records; none for non-resource URLs (discovery, /version), which RBAC grants apart. */
+function requestOf(event: AuditEvent): Request[] {
+  const ref = event.objectRef;
+  if (!ref?.resource) return [];
+  const resource = ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource;
+  return [{ namespace: ref.namespace, apiGroup: ref.apiGroup ?? '', resource, verb: event.verb, name: ref.name, code: event.responseStatus?.code }];
+}
+
+function covers(grant: Grant, request: Request): boolean {
+  return (
+    grant.apiGroup === request.apiGroup &&
+    grant.resource === request.resource &&
+    grant.verb === request.verb &&
+    (grant.namespace === ANY_NAMESPACE || grant.namespace === request.namespace) &&
+    (grant.names === undefined || (request.name !== undefined && grant.names.includes(request.name)))
+  );
+}
+
+const qualified = (resource: string, apiGroup: string) => (apiGroup ? `${resource}.${apiGroup}` : resource);
+
+function describeRequest(request: Request): string {
+  const where = request.namespace ? ` in ${request.namespace}` : ' (all namespaces)';
+  return `${request.verb} ${qualified(request.resource, request.apiGroup)}${request.name ? ` ${request.name}` : ''}${where}: HTTP ${request.code ?? '?'}`;
+}
+
+function describeGrant(grant: Grant): string {
+  const where = grant.namespace === ANY_NAMESPACE ? 'cluster-wide' : `in ${grant.namespace}`;
+  return `${grant.verb} ${qualified(grant.resource, grant.apiGroup)}${grant.names ? ` ${grant.names.join(',')}` : ''} ${where}`;
+}

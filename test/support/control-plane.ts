@@ -54,6 +54,21 @@ export interface ControlPlaneOptions {
    * @default undefined: API only, on the host's loopback
    */
   node?: NetworkNamespace;
+  /**
+   * Users whose requests the apiserver's audit log records (verb, resource, namespace, name, status),
+   * read back with auditEvents(): what a client really sent, as the apiserver understood it.
+   * @default none: no audit log
+   */
+  auditUsers?: string[];
+}
+
+/** One request as the apiserver's audit log records it (audit.k8s.io/v1 Event, level Metadata). */
+export interface AuditEvent {
+  stage: string;
+  verb: string;
+  user: { username: string };
+  objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
 }
 
 export interface KubectlOptions extends RunOptions {
@@ -75,9 +90,20 @@ export class ControlPlane {
   #processes: ManagedProcess[] = [];
   #apiServer: ManagedProcess | undefined;
   readonly #node: NetworkNamespace | undefined;
+  readonly #auditUsers: string[];
 
-  constructor({ node }: ControlPlaneOptions = {}) {
+  constructor({ node, auditUsers = [] }: ControlPlaneOptions = {}) {
     this.#node = node;
+    this.#auditUsers = auditUsers;
+  }
+
+  /** The requests of `auditUsers` so far, oldest first. */
+  auditEvents(): AuditEvent[] {
+    if (this.#auditUsers.length === 0) throw new Error('auditEvents() needs the auditUsers option');
+    return readFileSync(this.#auditLog(), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as AuditEvent);
   }
 
   /** Starts etcd, kube-apiserver and kube-controller-manager; resolves when they serve. */
@@ -290,8 +316,29 @@ export class ControlPlane {
         // Bounds graceful shutdown at 2 s once requests drain; otherwise open watches (controllers,
         // Cartographer) hold it for the 60 s request timeout and restartApiServer() ends in SIGKILL.
         '--shutdown-send-retry-after=true',
+        ...this.#auditArgs(),
       ],
     };
+  }
+
+  /** Audit logging of `auditUsers`' requests, written as each happens (the log backend's blocking mode). */
+  #auditArgs(): string[] {
+    if (this.#auditUsers.length === 0) return [];
+    const policy = join(this.workDir, 'audit-policy.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        apiVersion: 'audit.k8s.io/v1',
+        kind: 'Policy',
+        omitStages: ['RequestReceived'],
+        rules: [{ level: 'Metadata', users: this.#auditUsers }, { level: 'None' }],
+      }),
+    );
+    return [`--audit-policy-file=${policy}`, `--audit-log-path=${this.#auditLog()}`, '--audit-log-format=json', '--audit-log-mode=blocking'];
+  }
+
+  #auditLog(): string {
+    return join(this.workDir, 'audit.log');
   }
 
   async #startApiServer(spec: Omit<ProcessSpec, 'logFile'>): Promise<void> {

@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/charts/**/*.test.ts', 'examples/**/*.test.ts', 'controller/src/**/*.test.ts'],
+          include: ['test/charts/**/*.test.ts', 'examples/**/*.test.ts', 'controller/src/**/*.test.ts'],
         },
       },
       {

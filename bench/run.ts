@@ -22,7 +22,7 @@ import { measureScale } from './scale.js';
 import { AdminApi, Cleanup, loadAverage, type BenchOptions, type Figure } from './support.js';
 import { measureThroughput } from './throughput.js';
 
-/** The order of the report, as issue #5 lists the keys. */
+/** The order of the report: the goals (bench/RESULTS.md), then the peer comparison's. */
 const KEYS = [
   'throughput_ratio',
   'idle_api_writes_per_check',

@@ -26,7 +26,7 @@ const clientNodeWithoutSideEffects = {
   },
 };
 
-/** The bundle's options, exported for test/unit/bundle.test.ts, which checks what goes into it. */
+/** The bundle's options, exported for src/bundle.test.ts, which checks what goes into it. */
 export const bundleOptions = {
   absWorkingDir: dirname(fileURLToPath(import.meta.url)),
   entryPoints: ['src/main.ts'],

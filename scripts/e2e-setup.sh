@@ -18,6 +18,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$repo/test/e2e/tools"
 # shellcheck source=../test/e2e/tools/versions.env
 source "$tools/versions.env"
+# shellcheck source=go-command.sh
+source "$repo/scripts/go-command.sh"
 
 version_key="k8s-$KUBERNETES_VERSION.etcd-$ETCD_VERSION.cartographer-$CARTOGRAPHER_VERSION.ytt-$YTT_VERSION"
 assets="${E2E_ASSETS_DIR:-$HOME/.cache/simple-supply-chain/assets/$version_key}"
@@ -49,8 +51,7 @@ require_debian_commands() {
 
 go_tool() {
   local go
-  go=$(command -v go || echo /usr/local/go/bin/go)
-  [[ -x "$go" ]] || { log "no Go toolchain on PATH or at /usr/local/go/bin/go"; exit 1; }
+  go=$(go_command) || { log "no Go toolchain on PATH or at /usr/local/go/bin/go"; exit 1; }
   GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$go" "$@"
 }
 

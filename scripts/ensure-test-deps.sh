@@ -35,7 +35,9 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if ! command -v go >/dev/null 2>&1; then
+# shellcheck source=go-command.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-command.sh"
+if ! go_command >/dev/null; then
   echo "MissingPrerequisites: Go >= 1.24 is needed to build the end-to-end binaries (kube-apiserver, etcd, cartographer); install it and run the tests again" >&2
   exit 1
 fi

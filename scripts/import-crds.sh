@@ -20,7 +20,8 @@ staged="$repo/.cache/cartographer-crds.yaml"
 
 log() { echo "import-crds: $*" >&2; }
 
-go_command() { command -v go || { [[ -x /usr/local/go/bin/go ]] && echo /usr/local/go/bin/go; }; }
+# shellcheck source=go-command.sh
+source "$repo/scripts/go-command.sh"
 
 from_go_module() {
   local go dir

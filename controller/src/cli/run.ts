@@ -1,12 +1,11 @@
 /**
  * `image-controller run`: watch Images and keep `status.latestImage` at the tag's current digest (the
- * seed's `./mvnw spring-boot:run`). `startController` wires the modules together and is also the
- * programmatic entry point; `runCommand` adds flags, signals and the exit code.
+ * seed's `./mvnw spring-boot:run`). `startController` wires the modules together; `runCommand` adds
+ * flags, signals and the exit code.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
-import { sleep, systemClock, type Clock } from '../clock.js';
+import { sleep, systemClock } from '../clock.js';
 import { LEASE_NAME } from '../defaults.js';
 import {
   ALWAYS_LEADER,
@@ -18,7 +17,6 @@ import {
   parseRegistryAlias,
   RegistryAccessCache,
   RegistryEndpoints,
-  type KubeClient,
 } from '../kube/index.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 import { CheckLoop, createImageResolver } from '../reconcile/index.js';
@@ -32,26 +30,14 @@ const DRAIN_TIMEOUT_MS = 15_000;
 /** Pull secrets and ServiceAccounts are read again after this (the controller may `get` them, not watch). */
 const SECRET_CACHE_MS = 10_000;
 
-export interface RunningController {
-  /** Where the HTTP server listens (useful with `--http-address 127.0.0.1:0`). */
-  address: AddressInfo;
-  loop: CheckLoop;
-  /** Resolves once the first list of Images is cached; the "controller ready" line is logged then. */
-  ready: Promise<void>;
+interface RunningController {
   /** Drains checks, stops the Image watch, releases the Lease, closes the HTTP server and registry connections. */
   stop(): Promise<void>;
 }
 
-export interface StartOverrides {
-  kube?: KubeClient;
-  clock?: Clock;
-  log?: Logger;
-}
-
-export async function startController(options: RunOptions, overrides: StartOverrides = {}): Promise<RunningController> {
-  const log = overrides.log ?? createLogger({ level: options.logLevel as LogLevel });
-  const clock = overrides.clock ?? systemClock;
-  const kube = overrides.kube ?? createKubeClient(loadKubeConfig(options.kubeconfig));
+async function startController(options: RunOptions, log: Logger): Promise<RunningController> {
+  const clock = systemClock;
+  const kube = createKubeClient(loadKubeConfig(options.kubeconfig));
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   if (options.leaderElect && !options.leaseNamespace) throw new FlagError('--leader-elect needs --lease-namespace or $POD_NAMESPACE');
 
@@ -111,12 +97,9 @@ export async function startController(options: RunOptions, overrides: StartOverr
   });
   watch.start();
   elector?.start();
-  const ready = watch.firstSync.then(() => log.info('controller ready', { images: loop.size, leader: leadership.isLeader }));
+  void watch.firstSync.then(() => log.info('controller ready', { images: loop.size, leader: leadership.isLeader }));
 
   return {
-    address,
-    loop,
-    ready,
     async stop() {
       log.info('shutting down: finishing checks in progress');
       const drained = await Promise.race([loop.stop().then(() => true), sleep(clock, DRAIN_TIMEOUT_MS).then(() => false)]);
@@ -150,7 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
   let running: RunningController;
   try {
-    running = await startController(options, { log });
+    running = await startController(options, log);
   } catch (error) {
     log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
     return error instanceof FlagError ? 2 : 1;

@@ -10,7 +10,7 @@
  * why they are unusable. The cache is bounded in entries, bytes and age.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Image } from '../api/image.js';
+import { imageNamespace, type Image } from '../api/image.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { Clock } from '../clock.js';
 import { CredentialsError, credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
@@ -73,7 +73,7 @@ export class RegistryAccessCache {
   }
 
   async load(image: Image, registry: string): Promise<RegistryAccess> {
-    const namespace = image.metadata.namespace ?? 'default';
+    const namespace = imageNamespace(image);
     const sources = await this.#pullSecretSources(image, namespace);
     const access: RegistryAccess = {};
     for (const { name, origin } of sources) {

@@ -65,6 +65,13 @@ describe('desiredStatus + statusPatch', () => {
     expect(statusPatch(current, desired)).toBeUndefined();
   });
 
+  it("reads the API server's copy with its keys in another order as unchanged", () => {
+    const desired = desiredStatus(makeImage('demo', {}, statusA), resolvedA, NOW);
+    const reordered = Object.fromEntries(Object.entries(statusA).reverse().map(([key, value]) => [key, Array.isArray(value) ? value.map((c) => Object.fromEntries(Object.entries(c).reverse())) : value]));
+    expect(Object.keys(reordered)).not.toEqual(Object.keys(statusA));
+    expect(statusPatch(reordered, desired)).toBeUndefined();
+  });
+
   it('a new generation rewrites observedGeneration only', () => {
     const image = { ...makeImage('demo', {}, statusA), metadata: { ...makeImage('demo').metadata, generation: 2 } };
     expect(statusPatch(statusA, desiredStatus(image, resolvedA, NOW))).toEqual({

@@ -3,6 +3,7 @@
  * Nothing here reads a clock except to stamp a condition that flips, so an unchanged digest yields
  * no patch at all: the seed polled every 10 s, and a write per poll would be a write per Image per 10 s.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { ImageReason, MAX_CONDITION_MESSAGE_LENGTH, type Image, type ImageCondition, type ImageStatus } from '../api/image.js';
 
 /** What a check found, as far as status is concerned. */
@@ -67,7 +68,8 @@ export function truncateMessage(message: string, limit = MAX_CONDITION_MESSAGE_L
 export function statusPatch(current: ImageStatus | undefined, desired: ImageStatus): ImageStatusPatch | undefined {
   const patch: ImageStatusPatch = {};
   for (const key of Object.keys(desired) as (keyof ImageStatus)[]) {
-    if (!sameJson(current?.[key], desired[key])) Object.assign(patch, { [key]: desired[key] });
+    // Deep equality ignores key order, which the API server may change.
+    if (!isDeepStrictEqual(current?.[key], desired[key])) Object.assign(patch, { [key]: desired[key] });
   }
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
@@ -76,15 +78,4 @@ function pick<T extends object, K extends keyof T>(source: T, keys: K[]): Partia
   const picked: Partial<Pick<T, K>> = {};
   for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
   return picked;
-}
-
-/** Deep equality of JSON values, ignoring key order (the API server may reorder keys). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
-  if (aKeys.length !== bKeys.length) return false;
-  return aKeys.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

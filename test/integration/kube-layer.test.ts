@@ -237,7 +237,11 @@ function covers(grant: Grant, request: Request): boolean {
   );
 }
 
-const qualified = (resource: string, apiGroup: string) => (apiGroup ? `${resource}.${apiGroup}` : resource);
+/** `images.example.com/status`, as kubectl names a resource. */
+function qualified(resource: string, apiGroup: string): string {
+  const [plural, subresource] = resource.split('/');
+  return `${plural}${apiGroup ? `.${apiGroup}` : ''}${subresource ? `/${subresource}` : ''}`;
+}
 
 function describeRequest(request: Request): string {
   const where = request.namespace ? ` in ${request.namespace}` : ' (all namespaces)';

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the binaries the e2e control plane runs (etcd, kube-apiserver, kube-controller-manager,
 # kubectl, cartographer, ytt) and its node runs (kubelet, kube-scheduler, kube-proxy, and the pause
-# binary of the sandbox image) from the Go tool modules in test/e2e/tools into one asset directory
+# binary of the sandbox image), and cosign (which the signature tests sign with and compare against),
+# from the Go tool modules in test/e2e/tools into one asset directory
 # (envtest's KUBEBUILDER_ASSETS layout), reusing whatever is already there.
 #
 #   scripts/e2e-setup.sh              build what is missing; last line: E2E_ASSETS=<dir>
@@ -126,6 +127,7 @@ print_versions() {
   log "etcd: $("$(binary etcd)" --version | head -1)"
   log "cartographer: $CARTOGRAPHER_VERSION (pinned module version; the binary has no version flag)"
   log "ytt: $("$(binary ytt)" version | head -1)"
+  log "cosign: $("$(binary "cosign-$COSIGN_VERSION")" version 2>&1 | sed -n 's/^GitVersion: *//p')"
 }
 
 # The bench's peer. Its binary's name carries the version, so a new pin builds anew without changing
@@ -154,6 +156,7 @@ main() {
   check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   check_pin cartographer github.com/vmware-tanzu/cartographer "$CARTOGRAPHER_VERSION"
   check_pin ytt carvel.dev/ytt "$YTT_VERSION"
+  check_pin cosign github.com/sigstore/cosign/v3 "$COSIGN_VERSION"
 
   build etcd etcd go.etcd.io/etcd/server/v3
   build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
@@ -165,6 +168,8 @@ main() {
   build_pause
   build cartographer cartographer github.com/vmware-tanzu/cartographer/cmd/cartographer
   build ytt ytt carvel.dev/ytt/cmd/ytt "-X carvel.dev/ytt/pkg/version.Version=${YTT_VERSION#v}"
+  # Its name carries the version, so a new pin builds anew in the directory the others are cached in.
+  build "cosign-$COSIGN_VERSION" cosign github.com/sigstore/cosign/v3/cmd/cosign "-X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION"
   if $with_flux; then build_flux; fi
   log "setup took $(elapsed_since "$started")"
 

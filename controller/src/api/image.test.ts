@@ -31,6 +31,20 @@ const complete: Complete<Image> = {
     serviceAccountName: 'puller',
     caSecretRef: { name: 'registry-ca' },
     suspend: false,
+    verification: {
+      mode: 'enforce',
+      authorities: [
+        {
+          name: 'release',
+          // The schema's CEL rule allows one of key and keyless; this fixture names every field.
+          key: { secretRef: { name: 'cosign-pub' } },
+          keyless: {
+            identities: [{ issuer: 'https://issuer.example', issuerRegExp: '^https://', subject: 'ci@example.com', subjectRegExp: '@example\\.com$' }],
+            trustRootRef: { name: 'sigstore-root' },
+          },
+        },
+      ],
+    },
   },
   status: {
     latestImage: `localhost:5000/apps/demo@${DIGEST_A}`,
@@ -39,6 +53,7 @@ const complete: Complete<Image> = {
     mediaType: OCI_INDEX,
     observedGeneration: 2,
     conditions: [{ type: 'Ready', status: 'True', reason: 'DigestResolved', message: 'ok', lastTransitionTime: '2025-01-01T00:00:00Z', observedGeneration: 2 }],
+    verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed with the key in Secret "cosign-pub"' },
   },
 };
 
@@ -103,7 +118,7 @@ describe('the Image API, declared once', () => {
   it('types the condition status as the schema enumerates it', () => {
     expectTypeOf<NonNullable<ImageStatus['conditions']>[number]['status']>().toEqualTypeOf<'True' | 'False' | 'Unknown'>();
     expectTypeOf<Image['apiVersion']>().toEqualTypeOf<typeof IMAGE_API_VERSION>();
-    expectTypeOf<keyof ImageSpec>().toEqualTypeOf<'image' | 'interval' | 'insecure' | 'pullSecrets' | 'serviceAccountName' | 'caSecretRef' | 'suspend'>();
+    expectTypeOf<keyof ImageSpec>().toEqualTypeOf<'image' | 'interval' | 'insecure' | 'pullSecrets' | 'serviceAccountName' | 'caSecretRef' | 'suspend' | 'verification'>();
     expectTypeOf<ImageSpec['image']>().toEqualTypeOf<string>();
     expectTypeOf<ImageSpec['pullSecrets']>().toEqualTypeOf<{ name: string }[] | undefined>();
   });

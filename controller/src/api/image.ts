@@ -54,6 +54,14 @@ export const ImageReason = {
   RegistryUnavailable: 'RegistryUnavailable',
   /** The registry answered with something that is not a manifest (no digest, too large, wrong type). */
   InvalidManifest: 'InvalidManifest',
+  /**
+   * `spec.verification` asks for a signature and the digest has none that verifies (unsigned, another
+   * key, another digest's signature, an identity mismatch, an expired chain). Enforced, the last verified
+   * digest stays; in warn mode the digest is deployed and this reason goes on a Warning Event.
+   */
+  SignatureUnverified: 'SignatureUnverified',
+  /** A key or trust-root Secret named by `spec.verification` is missing or malformed; the last verified digest stays. */
+  TrustUnavailable: 'TrustUnavailable',
 } as const;
 export type ImageReason = (typeof ImageReason)[keyof typeof ImageReason];
 
@@ -68,6 +76,90 @@ const localObjectReference = <const D extends string>(description: D) =>
       name: { type: 'string', minLength: 1, maxLength: 253, description: "Name of the object in the Image's namespace." },
     },
   }) as const;
+
+/** Most authorities, identities per authority, and tenant-written regex length a verification block may have. */
+export const MAX_AUTHORITIES = 8;
+export const MAX_IDENTITIES = 16;
+export const MAX_IDENTITY_PATTERN_LENGTH = 1024;
+
+/** The Secret keys the verification block reads: cosign's own (`cosign generate-key-pair k8s://…` writes cosign.pub). */
+export const PUBLIC_KEY_SECRET_KEY = 'cosign.pub';
+export const ROOT_CA_SECRET_KEY = 'ca.crt';
+export const TLOG_KEY_SECRET_KEY = 'rekor.pub';
+
+export const VerificationMode = { Enforce: 'enforce', Warn: 'warn' } as const;
+export type VerificationMode = (typeof VerificationMode)[keyof typeof VerificationMode];
+
+const identityPattern = <const D extends string>(description: D) => ({ type: 'string', minLength: 1, maxLength: MAX_IDENTITY_PATTERN_LENGTH, description }) as const;
+
+/**
+ * One keyless identity: the OIDC issuer and the subject (the certificate's email or URI SAN), each
+ * exact or an RE2 regular expression (sigstore policy-controller's `identities`).
+ */
+const keylessIdentitySchema = {
+  type: 'object',
+  properties: {
+    issuer: identityPattern('The OIDC issuer the certificate names, exactly.'),
+    issuerRegExp: identityPattern('The OIDC issuer, as an RE2 regular expression; like cosign --certificate-oidc-issuer-regexp it may match part of it unless anchored with ^…$.'),
+    subject: identityPattern("The certificate's subject (email or URI SAN), exactly."),
+    subjectRegExp: identityPattern('The subject, as an RE2 regular expression; like cosign --certificate-identity-regexp it may match part of it unless anchored with ^…$.'),
+  },
+  'x-kubernetes-validations': [
+    { rule: 'has(self.issuer) != has(self.issuerRegExp)', message: 'an identity has exactly one of issuer and issuerRegExp' },
+    { rule: 'has(self.subject) != has(self.subjectRegExp)', message: 'an identity has exactly one of subject and subjectRegExp' },
+  ],
+} as const;
+
+/** Who may sign: a public key, or keyless identities under a certificate chain (policy-controller's `authorities[]`). */
+const authoritySchema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 63, description: 'Names the authority in status, conditions and Events.' },
+    key: {
+      type: 'object',
+      required: ['secretRef'],
+      description: 'Signatures made with one key pair (cosign sign --key).',
+      properties: {
+        secretRef: localObjectReference(`Secret whose ${PUBLIC_KEY_SECRET_KEY} key holds the PEM public key: ECDSA P-256/P-384, Ed25519 or RSA.`),
+      },
+    },
+    keyless: {
+      type: 'object',
+      required: ['identities', 'trustRootRef'],
+      description: 'Signatures made with a short-lived certificate for an OIDC identity (cosign keyless signing).',
+      properties: {
+        identities: { type: 'array', minItems: 1, maxItems: MAX_IDENTITIES, items: keylessIdentitySchema },
+        trustRootRef: localObjectReference(
+          `Secret whose ${ROOT_CA_SECRET_KEY} key holds the PEM root (and intermediate) certificates the signing certificate must chain to, and, optionally, ${TLOG_KEY_SECRET_KEY} the transparency log's PEM public key: with it, a log entry's signed timestamp must verify.`,
+        ),
+      },
+    },
+  },
+  'x-kubernetes-validations': [{ rule: 'has(self.key) != has(self.keyless)', message: 'an authority has exactly one of key and keyless' }],
+} as const;
+
+/** `spec.verification`: deploy only digests signed by one of the authorities (cosign signatures in the registry). */
+const verificationSchema = {
+  type: 'object',
+  required: ['authorities'],
+  description: 'Deploy only digests with a cosign signature that verifies under one of the authorities.',
+  properties: {
+    mode: {
+      type: 'string',
+      enum: Object.values(VerificationMode),
+      description: 'enforce (the default): an unverified digest never reaches status.latestImage. warn: deploy it and record a Warning.',
+    },
+    authorities: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_AUTHORITIES,
+      items: authoritySchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    },
+  },
+} as const;
 
 export const imageSpecSchema = {
   type: 'object',
@@ -129,6 +221,7 @@ export const imageSpecSchema = {
       type: 'boolean',
       description: 'Stop checking and keep the last status.',
     },
+    verification: verificationSchema,
   },
 } as const;
 
@@ -157,6 +250,17 @@ export const imageStatusSchema = {
     digest: { type: 'string', description: 'The resolved digest; for a multi-arch image, the index digest.' },
     mediaType: { type: 'string', description: 'Media type of the manifest or index the digest names.' },
     observedGeneration: { type: 'integer', format: 'int64' },
+    verification: {
+      type: 'object',
+      description: 'The signature verdict for status.digest, when spec.verification asks for one.',
+      required: ['digest', 'verified'],
+      properties: {
+        digest: { type: 'string' },
+        verified: { type: 'boolean' },
+        authority: { type: 'string', description: 'The authority whose signature verified.' },
+        message: { type: 'string', maxLength: 1024, description: 'Who signed, or why no signature verified.' },
+      },
+    },
     conditions: {
       type: 'array',
       items: imageConditionSchema,
@@ -208,6 +312,9 @@ export type ImageSpec = Known<FromSchema<typeof imageSpecSchema>>;
 export type ImageStatus = Known<FromSchema<typeof imageStatusSchema>>;
 export type ImageCondition = Known<FromSchema<typeof imageConditionSchema>>;
 export type LocalObjectReference = Known<FromSchema<ReturnType<typeof localObjectReference>>>;
+export type ImageVerification = NonNullable<ImageSpec['verification']>;
+export type VerificationAuthority = ImageVerification['authorities'][number];
+export type KeylessIdentity = Known<FromSchema<typeof keylessIdentitySchema>>;
 /**
  * An Image as the API server returns it: the schema's spec and status, and the apiVersion, kind and
  * metadata the API server fills in (the schema cannot say which they are, so only they are given here).

@@ -8,5 +8,5 @@ export { type RequestEvent } from './transport.js';
 export { credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from './docker-config.js';
 export { classifyAddress, type AddressClass } from './destination.js';
 export { CredentialsError, isCheckError, RegistryError, type CheckError } from './errors.js';
-export { MediaType, type ManifestMediaType } from './manifest.js';
+export { digestOf, MediaType, type ManifestMediaType } from './manifest.js';
 export { DOCKER_HUB_ENDPOINT, DOCKER_HUB_REGISTRY, ImageReference, parseImageReference } from './reference.js';

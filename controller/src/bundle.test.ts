@@ -23,7 +23,8 @@ describe('the controller bundle', () => {
       expect(clientNode.some((path) => path.endsWith('/dist/watch.js'))).toBe(true);
       expect(clientNode.filter((path) => /\/dist\/gen\/(models|apis|types)\//.test(path))).toEqual([]);
       expect(clientNode.filter((path) => /\/dist\/(cache|serializer)\.js$/.test(path))).toEqual([]);
-      expect(output!.bytes).toBeLessThan(1_200_000);
+      // About 1.0 MB before signature verification; it brought @sigstore/* (~95 KB) and re2js (~155 KB).
+      expect(output!.bytes).toBeLessThan(1_350_000);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -225,6 +225,9 @@ export const imageSpecSchema = {
   },
 } as const;
 
+/** Longest `status.verification.message`: the full reasons are on the Ready condition and the Event. */
+export const MAX_VERIFICATION_MESSAGE_LENGTH = 1024;
+
 /** Longest condition message the API server accepts (metav1.Condition's limit). */
 export const MAX_CONDITION_MESSAGE_LENGTH = 32_768;
 
@@ -258,7 +261,7 @@ export const imageStatusSchema = {
         digest: { type: 'string' },
         verified: { type: 'boolean' },
         authority: { type: 'string', description: 'The authority whose signature verified.' },
-        message: { type: 'string', maxLength: 1024, description: 'Who signed, or why no signature verified.' },
+        message: { type: 'string', maxLength: MAX_VERIFICATION_MESSAGE_LENGTH, description: 'Who signed, or why no signature verified.' },
       },
     },
     conditions: {

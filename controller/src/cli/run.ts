@@ -19,8 +19,10 @@ import {
   RegistryEndpoints,
 } from '../kube/index.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
-import { CheckLoop, createImageResolver } from '../reconcile/index.js';
+import type { Image } from '../api/image.js';
+import { CheckLoop, createImageResolver, createSignatureCheck } from '../reconcile/index.js';
 import { RegistryClient } from '../registry/index.js';
+import { SignatureVerifier } from '../signatures/index.js';
 import { ControllerServer, PrometheusMetrics } from '../server/index.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
 import { RUN_FLAGS, type RunOptions } from './run-flags.js';
@@ -59,14 +61,20 @@ async function startController(options: RunOptions, log: Logger): Promise<Runnin
     clock,
     log,
   });
+  const registryOptions = {
+    registry,
+    access: (image: Image, host: string) => registryAccess.load(image, host),
+    endpointFor: (host: string) => endpoints.endpointFor(host),
+    clock,
+  };
   const loop = new CheckLoop({
     status: kube,
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
-    resolve: createImageResolver({
-      registry,
-      access: (image, host) => registryAccess.load(image, host),
-      endpointFor: (host) => endpoints.endpointFor(host),
-      clock,
+    resolve: createImageResolver(registryOptions),
+    verify: createSignatureCheck({
+      ...registryOptions,
+      secretData: (namespace, name, origin) => registryAccess.secretData(namespace, name, origin),
+      verifier: new SignatureVerifier({ clock }),
     }),
     leadership,
     clock,

@@ -93,6 +93,15 @@ export class RegistryAccessCache {
     return access;
   }
 
+  /**
+   * The data of Secret `name` in `namespace` (base64 values, as the API server sends them), or undefined
+   * when it does not exist; read at most once per ttl. `origin` says who names it, for messages.
+   */
+  async secretData(namespace: string, name: string, origin: string): Promise<Record<string, string> | undefined> {
+    const read = async () => (await readExplaining(() => this.#reader.readSecret(namespace, name), `Secret "${name}" (${origin}) in namespace "${namespace}"`))?.data ?? null;
+    return ((await this.#cached(`data/${namespace}/${name}`, read)) as Record<string, string> | null) ?? undefined;
+  }
+
   /** The outcome for `key`, read at most once per ttl; a CredentialsError is kept and thrown like a value. */
   async #cached(key: string, read: () => Promise<unknown>): Promise<unknown> {
     const outcome = this.#outcomes.get(key);

@@ -13,6 +13,8 @@ import { firstPeriod, NOTIFICATION_LOOK_AGAIN_MS } from './next-check.js';
 import { createImageResolver } from './resolver.js';
 
 const log = createLogger({ write: () => undefined });
+/** No Image in these tests has spec.verification; reconcile's own tests cover it. */
+const noVerification = () => Promise.reject(new Error('no Image here asks for a signature'));
 
 /** The API server as far as the controller writes to it: every write is counted. */
 class FakeApiServer implements ImageStatusWriter {
@@ -83,6 +85,7 @@ function setup(options: { leader?: boolean; logLines?: string[]; random?: () => 
     status: api,
     events: api.eventSink,
     resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, clock }),
+    verify: noVerification,
     leadership,
     clock,
     log: options.logLines ? createLogger({ write: (line) => void options.logLines!.push(line) }) : log,
@@ -245,6 +248,7 @@ describe('CheckLoop', () => {
         endpointFor: async () => undefined,
         clock,
       }),
+      verify: noVerification,
       leadership: new TestLeadership(),
       clock,
       log,

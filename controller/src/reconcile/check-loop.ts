@@ -6,6 +6,7 @@
  * its cache warm and waits.
  */
 import { imageNamespace, type Image, type ImageEvent } from '../api/image.js';
+import type { ImageReference } from '../registry/index.js';
 import type { Clock } from '../clock.js';
 import type { ImageStatusWriter } from '../kube/api.js';
 import { describeApiError } from '../kube/client.js';
@@ -17,6 +18,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { answerNotBefore, nextCheck, type CheckEnd, type CheckRequest } from './next-check.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import type { ImageResolver } from './resolver.js';
+import type { SignatureCheck } from './signature-check.js';
 import { readyCondition } from './status.js';
 import { CheckScheduler } from './scheduler.js';
 
@@ -24,6 +26,8 @@ export interface CheckLoopOptions {
   status: ImageStatusWriter;
   events: { record(image: Image, event: ImageEvent): Promise<void>; forget(image: Image): void };
   resolve: ImageResolver;
+  /** Checks a digest's signatures for Images with spec.verification (signature-check.ts). */
+  verify: SignatureCheck;
   leadership: Leadership;
   clock: Clock;
   log: Logger;
@@ -203,7 +207,8 @@ export class CheckLoop implements ImageCacheHandlers {
     const startedAt = clock.now();
     const { notBefore, notification } = answerNotBefore(record, startedAt);
     record.notification = notification;
-    const result = await reconcile(image, spec, { resolve: (img, reference) => this.#options.resolve(img, reference, notBefore) }, new Date(startedAt));
+    const deps = { resolve: (img: Image, reference: ImageReference) => this.#options.resolve(img, reference, notBefore), verify: this.#options.verify };
+    const result = await reconcile(image, spec, deps, new Date(startedAt));
     if (this.#records.get(key) !== record) return; // deleted or recreated meanwhile
     record.lastCheckAt = clock.now();
     const imageLog = this.#options.log.with({ namespace: image.metadata.namespace, image: image.metadata.name });

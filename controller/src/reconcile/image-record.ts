@@ -5,12 +5,13 @@
  */
 import { imageNamespace, MAX_INTERVAL, MIN_INTERVAL, type Image } from '../api/image.js';
 import { parseImageReference, type ImageReference } from '../registry/index.js';
+import { parseVerification, type VerificationPolicy } from '../signatures/index.js';
 import { parseDuration } from './duration.js';
 import type { Notification } from './next-check.js';
 
 /** What a spec asks for once parsed, or why it cannot be acted on. */
 export type ParsedSpec =
-  | { valid: true; reference: ImageReference; intervalMs: number; suspended: boolean }
+  | { valid: true; reference: ImageReference; intervalMs: number; suspended: boolean; verification?: VerificationPolicy }
   | { valid: false; invalid: string; intervalMs: number; suspended: boolean };
 
 export interface ImageRecord {
@@ -66,7 +67,8 @@ export function parseSpec(image: Image, defaultIntervalMs: number): ParsedSpec {
     intervalMs = parsed;
   }
   try {
-    return { valid: true, reference: parseImageReference(image.spec.image), intervalMs, suspended };
+    const verification = parseVerification(image.spec.verification);
+    return { valid: true, reference: parseImageReference(image.spec.image), intervalMs, suspended, ...(verification ? { verification } : {}) };
   } catch (error) {
     return invalid(error instanceof Error ? error.message : String(error), intervalMs);
   }

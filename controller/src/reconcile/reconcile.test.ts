@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImageReason, type Image, type ImageSpec, type ImageStatus } from '../api/image.js';
 import { RegistryError } from '../registry/index.js';
+import { TrustError, type Verdict } from '../signatures/index.js';
 import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { parseSpec } from './image-record.js';
 import { reconcile, type Resolution } from './reconcile.js';
@@ -15,7 +16,8 @@ const resolvedStatus: ImageStatus = {
   observedGeneration: 1,
   conditions: [{ type: 'Ready', status: 'True', reason: ImageReason.DigestResolved, message: `localhost:5000/apps/demo:latest resolved to ${DIGEST_A}`, lastTransitionTime: NOW.toISOString(), observedGeneration: 1 }],
 };
-const check = (image: Image, answer: () => Promise<Resolution>) => reconcile(image, parseSpec(image, 10_000), { resolve: answer }, NOW);
+const check = (image: Image, answer: () => Promise<Resolution>, verify: (digest: string) => Promise<Verdict> = () => Promise.reject(new Error('must not be called'))) =>
+  reconcile(image, parseSpec(image, 10_000), { resolve: answer, verify: (_image, _reference, digest) => verify(digest) }, NOW);
 
 describe('reconcile decisions', () => {
   it.each<{ name: string; spec?: Partial<ImageSpec>; status?: ImageStatus; answer: () => Promise<Resolution>; expected: Record<string, unknown> }>([
@@ -83,4 +85,82 @@ describe('reconcile decisions', () => {
     });
   });
 
+});
+
+describe('reconcile with spec.verification', () => {
+  const keyAuthority = { name: 'release', key: { secretRef: { name: 'cosign-pub' } } };
+  const enforce: Partial<ImageSpec> = { verification: { authorities: [keyAuthority] } };
+  const warn: Partial<ImageSpec> = { verification: { mode: 'warn', authorities: [keyAuthority] } };
+  const verified = async (digest: string): Promise<Verdict> => ({ digest, verified: true, authority: 'release', message: 'signed by the key' });
+  const unsigned = async (digest: string): Promise<Verdict> => ({ digest, verified: false, message: `${digest} has no cosign signature` });
+  const signedStatus: ImageStatus = { ...resolvedStatus, verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed by the key' } };
+
+  it.each<{ name: string; spec: Partial<ImageSpec>; status?: ImageStatus; verify: (digest: string) => Promise<Verdict>; expected: Record<string, unknown>; patch?: Record<string, unknown> }>([
+    {
+      name: 'enforce, signed: deployed, the verdict in status',
+      spec: enforce,
+      verify: verified,
+      expected: { reason: ImageReason.DigestResolved, digestChanged: true, events: [expect.objectContaining({ type: 'Normal', message: expect.stringContaining('signature verified (authority "release")') })] },
+      patch: { latestImage: `localhost:5000/apps/demo@${DIGEST_A}`, verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed by the key' } },
+    },
+    {
+      name: 'enforce, a new unsigned digest: latestImage stays, Ready=False SignatureUnverified, a Warning, checked again at the interval',
+      spec: enforce,
+      status: signedStatus,
+      verify: unsigned,
+      expected: { reason: ImageReason.SignatureUnverified, end: { kind: 'resolved' }, digestChanged: false, events: [expect.objectContaining({ type: 'Warning', reason: 'SignatureUnverified' })] },
+      patch: {
+        conditions: [expect.objectContaining({ status: 'False', reason: 'SignatureUnverified', message: expect.stringContaining(`keeping localhost:5000/apps/demo@${DIGEST_A}`) })],
+        verification: { digest: DIGEST_B, verified: false, message: `${DIGEST_B} has no cosign signature` },
+      },
+    },
+    {
+      name: 'enforce, unsigned from the start: nothing deployed',
+      spec: enforce,
+      verify: unsigned,
+      expected: { reason: ImageReason.SignatureUnverified },
+      patch: { conditions: [expect.objectContaining({ status: 'False', message: expect.stringContaining('nothing is deployed until a signed digest appears') })] },
+    },
+    {
+      name: 'warn, unsigned: deployed, and a Warning says so',
+      spec: warn,
+      status: signedStatus,
+      verify: unsigned,
+      expected: {
+        reason: ImageReason.DigestResolved,
+        digestChanged: true,
+        events: [expect.objectContaining({ type: 'Normal', reason: 'DigestResolved' }), expect.objectContaining({ type: 'Warning', reason: 'SignatureUnverified', message: expect.stringContaining('mode is warn') })],
+      },
+      patch: { latestImage: `localhost:5000/apps/demo@${DIGEST_B}`, digest: DIGEST_B, verification: { digest: DIGEST_B, verified: false, message: `${DIGEST_B} has no cosign signature` } },
+    },
+    {
+      name: 'a missing key Secret: TrustUnavailable naming it, the last verified digest stays, backed off',
+      spec: enforce,
+      status: signedStatus,
+      verify: () => Promise.reject(new TrustError('Secret "cosign-pub" does not exist; create it with the key cosign.pub')),
+      expected: { reason: ImageReason.TrustUnavailable, end: { kind: 'failed' } },
+      patch: { conditions: [expect.objectContaining({ status: 'False', reason: 'TrustUnavailable', message: expect.stringContaining('Secret "cosign-pub" does not exist') })] },
+    },
+    {
+      name: 'the same verified digest again: no patch, no event',
+      spec: enforce,
+      status: { ...signedStatus, conditions: [{ ...resolvedStatus.conditions![0], message: `localhost:5000/apps/demo:latest resolved to ${DIGEST_A}; signature verified (authority "release")` }] },
+      verify: verified,
+      expected: { statusPatch: undefined, events: [] },
+    },
+  ])('$name', async ({ spec, status, verify, expected, patch }) => {
+    const answer = async () => resolution(status ? DIGEST_B : DIGEST_A);
+    const result = await check(makeImage('demo', spec, status), expected.statusPatch === undefined && 'statusPatch' in expected ? async () => resolution(DIGEST_A) : answer, verify);
+    expect(result).toMatchObject(expected);
+    if (patch) expect(result.statusPatch).toMatchObject(patch);
+    if (patch && !('latestImage' in patch)) expect(result.statusPatch).not.toHaveProperty('latestImage');
+  });
+
+  it('an identity pattern that is not RE2 is an invalid spec', async () => {
+    const spec: Partial<ImageSpec> = {
+      verification: { authorities: [{ name: 'ci', keyless: { identities: [{ issuer: 'https://issuer', subjectRegExp: '(a+)+\\1' }], trustRootRef: { name: 'root' } } }] },
+    };
+    const result = await check(makeImage('demo', spec), async () => resolution(DIGEST_A));
+    expect(result).toMatchObject({ reason: ImageReason.InvalidSpec, statusPatch: { conditions: [expect.objectContaining({ message: expect.stringContaining('is not an RE2 regular expression') })] } });
+  });
 });

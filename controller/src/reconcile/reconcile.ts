@@ -4,11 +4,12 @@
  * which next-check.ts decides when to come back).
  * Like Flux's Reconcile: pure apart from the injected resolver, so every decision is table-tested.
  */
-import { ImageReason, type Image, type ImageEvent } from '../api/image.js';
+import { ImageReason, MAX_VERIFICATION_MESSAGE_LENGTH, VerificationMode, type Image, type ImageEvent } from '../api/image.js';
 import { isCheckError, type ImageReference } from '../registry/index.js';
+import { TrustError, type Verdict, type VerificationPolicy } from '../signatures/index.js';
 import type { ParsedSpec } from './image-record.js';
 import type { CheckEnd } from './next-check.js';
-import { desiredStatus, statusPatch, truncateMessage, type CheckOutcome, type ImageStatusPatch } from './status.js';
+import { desiredStatus, statusPatch, truncateMessage, type CheckOutcome, type ImageStatusPatch, type VerificationStatus } from './status.js';
 
 /** What the registry said the tag points at. `latestImage` is `repo@sha256:…` under the reference as written. */
 export interface Resolution {
@@ -20,6 +21,12 @@ export interface Resolution {
 export interface ReconcileDeps {
   /** Asks the registry for the tag's digest; rejects with a RegistryError or CredentialsError whose reason goes on the condition. */
   resolve(image: Image, reference: ImageReference): Promise<Resolution>;
+  /**
+   * Whether `digest` carries a signature that verifies under `policy`'s authorities (remembered per
+   * digest and authorities); rejects with a TrustError for an unusable key or root Secret, or a
+   * RegistryError when the signatures could not be read.
+   */
+  verify(image: Image, reference: ImageReference, digest: string, policy: VerificationPolicy): Promise<Verdict>;
 }
 
 export interface ReconcileResult {
@@ -45,17 +52,32 @@ export async function reconcile(image: Image, spec: ParsedSpec, deps: ReconcileD
     const resolution = await deps.resolve(image, spec.reference);
     const previous = image.status?.digest;
     const digestChanged = previous !== resolution.digest;
-    const outcome: CheckOutcome = {
-      kind: 'resolved',
-      ...resolution,
-      message: `${spec.reference.toString()} resolved to ${resolution.digest}`,
-    };
-    const events: ImageEvent[] = digestChanged
-      ? [{ type: 'Normal', reason: ImageReason.DigestResolved, message: `${spec.reference.toString()} now points to ${resolution.digest}${previous ? ` (was ${previous})` : ''}` }]
-      : [];
+    const resolvedMessage = `${spec.reference.toString()} resolved to ${resolution.digest}`;
+    let verification: VerificationStatus | undefined;
+    const events: ImageEvent[] = [];
+    if (spec.verification) {
+      const verdict = await deps.verify(image, spec.reference, resolution.digest, spec.verification);
+      verification = verificationStatus(verdict);
+      if (!verdict.verified) {
+        const unverified = `${resolution.digest} has no signature that verifies: ${verdict.message}`;
+        if (spec.verification.mode === VerificationMode.Enforce) {
+          // Enforced: the digest never reaches latestImage; the last verified one stays deployed.
+          const kept = image.status?.latestImage ? `; keeping ${image.status.latestImage}` : '; nothing is deployed until a signed digest appears';
+          const outcome = { kind: 'failed', reason: ImageReason.SignatureUnverified, message: `${spec.reference.toString()} points to ${unverified}${kept}`, verification } as const;
+          // The registry answered: checked again at the interval (a signature may appear), not backed off.
+          return settle(image, outcome, now, { reason: ImageReason.SignatureUnverified, end: { kind: 'resolved' }, events: [warning(outcome)] });
+        }
+        events.push(warning({ reason: ImageReason.SignatureUnverified, message: `deploying ${resolution.digest} of ${spec.reference.toString()} unverified (spec.verification.mode is warn): ${unverified}` }));
+      }
+    }
+    const signed = verification === undefined ? '' : verification.verified ? `; signature verified (authority "${verification.authority}")` : '; signature NOT verified (mode warn)';
+    const outcome: CheckOutcome = { kind: 'resolved', ...resolution, message: resolvedMessage + signed, ...(verification ? { verification } : {}) };
+    if (digestChanged) {
+      events.unshift({ type: 'Normal', reason: ImageReason.DigestResolved, message: `${spec.reference.toString()} now points to ${resolution.digest}${previous ? ` (was ${previous})` : ''}${signed}` });
+    }
     return settle(image, outcome, now, { reason: ImageReason.DigestResolved, end: { kind: 'resolved' }, events, digestChanged });
   } catch (error) {
-    const failure = asRegistryError(error);
+    const failure = asCheckError(error);
     const outcome = { kind: 'failed', reason: failure.reason, message: failure.message } as const;
     return settle(image, outcome, now, {
       reason: failure.reason,
@@ -63,6 +85,16 @@ export async function reconcile(image: Image, spec: ParsedSpec, deps: ReconcileD
       events: [warning(outcome)],
     });
   }
+}
+
+/** A verdict as status shows it; the message is cut to what the schema allows. */
+function verificationStatus(verdict: Verdict): VerificationStatus {
+  return {
+    digest: verdict.digest,
+    verified: verdict.verified,
+    ...(verdict.authority ? { authority: verdict.authority } : {}),
+    message: truncateMessage(verdict.message, MAX_VERIFICATION_MESSAGE_LENGTH),
+  };
 }
 
 function settle(
@@ -79,8 +111,8 @@ function warning(outcome: { reason: ImageReason; message: string }): ImageEvent 
   return { type: 'Warning', reason: outcome.reason, message: truncateMessage(outcome.message) };
 }
 
-/** Anything the resolver throws becomes a reason; an unexpected error is the registry path failing. */
-function asRegistryError(error: unknown): { reason: ImageReason; message: string; retryAfterMs?: number } {
-  if (isCheckError(error)) return error;
+/** Anything the resolver or verifier throws becomes a reason; an unexpected error is the registry path failing. */
+function asCheckError(error: unknown): { reason: ImageReason; message: string; retryAfterMs?: number } {
+  if (isCheckError(error) || error instanceof TrustError) return error;
   return { reason: ImageReason.RegistryUnavailable, message: `checking the registry failed: ${error instanceof Error ? error.message : String(error)}` };
 }

@@ -23,12 +23,21 @@ export interface ImageResolverOptions {
 /** Resolves `reference` for `image` from a registry answer started at or after `notBefore` (epoch ms). */
 export type ImageResolver = (image: Image, reference: ImageReference, notBefore: number) => Promise<Resolution>;
 
+/** How every registry request of `image`'s check is made: its credentials and CA, the host contacted and whether plain HTTP is allowed. */
+export async function registryTarget(
+  options: Pick<ImageResolverOptions, 'access' | 'endpointFor'>,
+  image: Image,
+  reference: ImageReference,
+): Promise<{ access: RegistryAccess; endpoint?: string; insecure: boolean }> {
+  const access = await options.access(image, reference.registry);
+  const endpoint = await options.endpointFor(reference.registry);
+  return { access, endpoint, insecure: allowsPlainHttp(image.spec.insecure, reference.registry, endpoint) };
+}
+
 export function createImageResolver(options: ImageResolverOptions): ImageResolver {
   const shared = new SharedRequests<Resolution>(options.clock);
   return async (image, reference, notBefore) => {
-    const access = await options.access(image, reference.registry);
-    const endpoint = await options.endpointFor(reference.registry);
-    const insecure = allowsPlainHttp(image.spec.insecure, reference.registry, endpoint);
+    const { access, endpoint, insecure } = await registryTarget(options, image, reference);
     // Images share an answer only when they would send the very same request with the very same secrets,
     // named the same way: a failure's message names the Secrets it came from (or lacked an entry in).
     const key = [

@@ -6,10 +6,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ImageReason, MAX_CONDITION_MESSAGE_LENGTH, type Image, type ImageCondition, type ImageStatus } from '../api/image.js';
 
+/** The signature verdict status reports for the digest last looked at, when the Image asks for one. */
+export type VerificationStatus = NonNullable<ImageStatus['verification']>;
+
 /** What a check found, as far as status is concerned. */
 export type CheckOutcome =
-  | { kind: 'resolved'; digest: string; mediaType: string; latestImage: string; message: string }
-  | { kind: 'failed'; reason: ImageReason; message: string }
+  | { kind: 'resolved'; digest: string; mediaType: string; latestImage: string; message: string; verification?: VerificationStatus }
+  | { kind: 'failed'; reason: ImageReason; message: string; verification?: VerificationStatus }
   | { kind: 'suspended' };
 
 /** The fields of `status` a merge patch may carry; every one is replaced wholesale. */
@@ -50,8 +53,11 @@ export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): I
     outcome.kind === 'resolved'
       ? { latestImage: outcome.latestImage, complete: true, digest: outcome.digest, mediaType: outcome.mediaType }
       : pick(current, ['latestImage', 'complete', 'digest', 'mediaType']);
+  // The verdict of the digest this check looked at, also when enforcing kept it out of latestImage.
+  const verification = outcome.kind !== 'suspended' && outcome.verification ? { verification: outcome.verification } : pick(current, ['verification']);
   return {
     ...resolved,
+    ...verification,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     // Conditions other than Ready belong to someone else; keep them in place.
     conditions: [...(current.conditions ?? []).filter((c) => c.type !== 'Ready'), condition],

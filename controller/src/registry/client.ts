@@ -18,6 +18,7 @@ import { TokenCache, type AuthChallenge } from './auth.js';
 import type { AddressClass, AddressLookup } from './destination.js';
 import { RegistryPolicy } from './policy.js';
 import type { ImageReference } from './reference.js';
+import { repositoryReader, type RepositoryReader } from './repository-reader.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, resolveDigest, type ResolvedDigest } from './resolve-digest.js';
 import { CheckSession, type ResolveOptions, type SessionContext } from './session.js';
 import { Transport, type RequestEvent } from './transport.js';
@@ -122,6 +123,14 @@ export class RegistryClient {
   /** The digest `ref`'s tag points at now. Throws a `RegistryError` whose reason says what went wrong. */
   async resolveDigest(ref: ImageReference, options: ResolveOptions = {}): Promise<ResolvedDigest> {
     return this.#withSession(ref, options, (session) => resolveDigest(session, this.#maxManifestBytes, this.#log));
+  }
+
+  /**
+   * Runs `work` with a reader of `ref`'s repository: one check, with the deadline, credentials and
+   * registry policy `resolveDigest` has. Throws a `RegistryError` whose reason says what went wrong.
+   */
+  async readRepository<T>(ref: ImageReference, options: ResolveOptions, work: (reader: RepositoryReader) => Promise<T>): Promise<T> {
+    return this.#withSession(ref, options, (session) => work(repositoryReader(session)));
   }
 
   /** Closes every pooled connection. */

@@ -1,5 +1,4 @@
 // signatures/: whether a digest carries a cosign signature that verifies under an Image's authorities: finding signatures in the registry, the trust material, the verdict and its cache.
 export { SignatureLimits } from './cosign.js';
-export { type Fetched, type RepositoryReader } from './locate.js';
-export { compileIdentities, loadAuthority, TrustError, type Authority, type IdentityMatcher, type SecretData } from './trust.js';
-export { SignatureVerifier, type Verdict, type VerdictCacheOptions } from './verdicts.js';
+export { authoritySecret, loadAuthority, parseVerification, TrustError, type Authority, type SecretData, type VerificationPolicy } from './trust.js';
+export { SignatureVerifier, type OpenRepository, type Verdict, type VerdictCacheOptions } from './verdicts.js';

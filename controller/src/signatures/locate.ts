@@ -8,21 +8,9 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { toSignedEntity } from '@sigstore/verify';
-import { digestOf, MediaType, RegistryError } from '../registry/index.js';
+import { digestOf, MediaType, RegistryError, type RepositoryReader } from '../registry/index.js';
 import { isObject, parseJsonObject, parseSignatureManifest, quote, referrersTag, signatureTag, signedDigest, SignatureLimits } from './cosign.js';
 import { PayloadSignature, type FoundSignature } from './verify.js';
-
-/** What a GET in the Image's repository found. */
-export type Fetched = Buffer | 'not-found' | 'too-large';
-
-/**
- * Reads from the Image's repository, with its registry, credentials and deadline. `path` is under
- * `/v2/<repository>/`: `manifests/<ref>`, `blobs/<digest>`, `referrers/<digest>`. A 404 is 'not-found',
- * a body over `maxBytes` is 'too-large' (left unread); any other failure throws a RegistryError.
- */
-export interface RepositoryReader {
-  get(path: string, accept: string, maxBytes: number): Promise<Fetched>;
-}
 
 /** Signatures found in one place, and what was there but could not be used. */
 export interface SignatureSource {

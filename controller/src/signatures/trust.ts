@@ -9,9 +9,11 @@ import { crypto as sigstoreCrypto, X509Certificate } from '@sigstore/core';
 import { RE2JS } from 're2js';
 import {
   ImageReason,
+  VerificationMode,
   PUBLIC_KEY_SECRET_KEY,
   ROOT_CA_SECRET_KEY,
   TLOG_KEY_SECRET_KEY,
+  type ImageVerification,
   type KeylessIdentity,
   type VerificationAuthority,
 } from '../api/image.js';
@@ -56,6 +58,26 @@ export interface KeylessAuthority {
   /** The transparency log's key, when its signed entry timestamps are to be verified. */
   tlogKey?: KeyObject;
   source: string;
+}
+
+/** `spec.verification` parsed once per generation: its mode, and each authority with its identities compiled. */
+export interface VerificationPolicy {
+  mode: VerificationMode;
+  authorities: { spec: VerificationAuthority; identities: IdentityMatcher[] }[];
+}
+
+/** `verification` parsed, or undefined when the Image asks for none; throws an Error saying which identity pattern is not RE2. */
+export function parseVerification(verification: ImageVerification | undefined): VerificationPolicy | undefined {
+  if (verification === undefined) return undefined;
+  return {
+    mode: verification.mode ?? VerificationMode.Enforce,
+    authorities: verification.authorities.map((spec) => ({ spec, identities: compileIdentities(spec.name, spec.keyless?.identities ?? []) })),
+  };
+}
+
+/** The Secret an authority reads its key or trust root from. */
+export function authoritySecret(spec: VerificationAuthority): string {
+  return spec.key ? spec.key.secretRef.name : spec.keyless!.trustRootRef.name;
 }
 
 /** What an authority's Secret holds, as the API server returns it (base64 values), or undefined when it does not exist. */

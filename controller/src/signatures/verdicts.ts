@@ -7,7 +7,8 @@
 import { BoundedCache } from '../bounded-cache.js';
 import type { Clock } from '../clock.js';
 import { referrersTag, signatureTag } from './cosign.js';
-import { referrerSignatures, tagSchemeSignatures, type RepositoryReader } from './locate.js';
+import type { RepositoryReader } from '../registry/index.js';
+import { referrerSignatures, tagSchemeSignatures } from './locate.js';
 import { fingerprint, type Authority } from './trust.js';
 import { checkSignature } from './verify.js';
 
@@ -19,6 +20,9 @@ export interface Verdict {
   /** Who signed, or why nothing verified, for a person. */
   message: string;
 }
+
+/** Runs `work` with a reader of the Image's repository, within one registry check. */
+export type OpenRepository = <T>(work: (reader: RepositoryReader) => Promise<T>) => Promise<T>;
 
 export interface VerdictCacheOptions {
   clock: Pick<Clock, 'now'>;
@@ -46,14 +50,19 @@ export class SignatureVerifier {
   }
 
   /**
-   * Whether `digest` in `repository` (`registry/path`, read through `reader`) has a signature that
-   * verifies under one of `authorities`. Registry failures reject (with the registry's reason); a
-   * signature that cannot be read or does not verify is a reason in the verdict.
+   * Whether `digest` in `repository` (`registry/path`) has a signature that verifies under one of
+   * `authorities`; only when no verdict is remembered is the repository read, through `open`.
+   * Registry failures reject (with the registry's reason); a signature that cannot be read or does
+   * not verify is a reason in the verdict.
    */
-  async verify(reader: RepositoryReader, repository: string, digest: string, authorities: readonly Authority[]): Promise<Verdict> {
+  async verify(open: OpenRepository, repository: string, digest: string, authorities: readonly Authority[]): Promise<Verdict> {
     const key = `${repository}@${digest}|${fingerprint(authorities)}`;
     const remembered = this.#verified.get(key);
     if (remembered !== undefined) return remembered;
+    return open((reader) => this.#read(reader, key, digest, authorities));
+  }
+
+  async #read(reader: RepositoryReader, key: string, digest: string, authorities: readonly Authority[]): Promise<Verdict> {
     const reasons: string[] = [];
     let signatures = 0;
     for (const read of [tagSchemeSignatures, referrerSignatures]) {

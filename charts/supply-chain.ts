@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IMAGE_API_VERSION, IMAGE_KIND } from '../controller/src/api/image.js';
+import { IMAGE_API_VERSION, IMAGE_KIND, type ImageVerification } from '../controller/src/api/image.js';
 import {
   ClusterConfigTemplate,
   ClusterImageTemplate,
@@ -100,6 +100,14 @@ export interface SupplyChainProps {
   readonly imageTemplateName?: string;
 
   /**
+   * Signatures every Image this chain stamps requires (the Image's `spec.verification`): the admin's
+   * way to deploy only signed images for every Workload of the chain. Key and trust-root Secrets are
+   * read from each Workload's namespace; a Workload cannot turn it off.
+   * @default none: Images follow their tag unverified, as the seed did
+   */
+  readonly imageVerification?: ImageVerification;
+
+  /**
    * Default of the `image_prefix` param, for a Workload that sets neither it nor `spec.image`.
    * @default 'localhost:5000/apps/' (the seed's registry)
    */
@@ -163,7 +171,7 @@ export class SupplyChain extends Chart {
       imagePath: '.status.latestImage',
       // The Workload stays unready until the controller has resolved the tag.
       healthRule: { singleConditionType: 'Ready' },
-      ytt: imageYtt(),
+      ytt: imageYtt(props.imageVerification),
     });
     if (deployer) {
       this.deployer = this.addResource(DEPLOYER_RESOURCE, {
@@ -329,7 +337,7 @@ function chainEntry(resource: SupplyChainResource): ClusterSupplyChainSpecResour
  * wins and otherwise the reference is `$(params.image_prefix)$$(workload.metadata.name)$`, a choice
  * plain `$(…)$` templates cannot express. ytt accepts only `#!` comments here.
  */
-function imageYtt(): string {
+function imageYtt(verification: ImageVerification | undefined): string {
   return [
     '#@ load("@ytt:data", "data")',
     '#@ workload = data.values.workload',
@@ -342,6 +350,8 @@ function imageYtt(): string {
     '  name: #@ workload.metadata.name',
     'spec:',
     '  image: #@ image',
+    // JSON is YAML: the block as the admin wrote it, the same for every Workload.
+    ...(verification ? [`  verification: ${JSON.stringify(verification)}`] : []),
     '',
   ].join('\n');
 }

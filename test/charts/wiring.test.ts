@@ -7,7 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
+import { SupplyChain } from '../../charts/supply-chain.js';
+import type { ImageVerification } from '../../controller/src/api/image.js';
 import { LEASE_NAME } from '../../controller/src/defaults.js';
 import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
 import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
@@ -96,14 +99,14 @@ describe('the Image template', () => {
 
   const ytt = findYtt();
   // Cartographer runs `ytt -f -` with each templating-context key as a --data-value-yaml.
-  const stamp = async (workloadSpec: object) => {
+  const stamp = async (workloadSpec: object, template = imageTemplate()) => {
     const context = {
       workload: { ...workload(), spec: { ...workload().spec, ...workloadSpec } },
       params: { image_prefix: workload().spec.params[0].value },
     };
     const args = ['-f', '-', ...Object.entries(context).flatMap(([key, value]) => ['--data-value-yaml', `${key}=${JSON.stringify(value)}`])];
     const child = run(ytt!, args);
-    child.child.stdin!.end(imageTemplate().spec.ytt);
+    child.child.stdin!.end(template.spec.ytt);
     return parse((await child).stdout);
   };
 
@@ -118,6 +121,20 @@ describe('the Image template', () => {
 
   it.skipIf(!ytt)("uses the Workload's spec.image when it sets one (needs ytt: scripts/e2e-setup.sh)", async () => {
     expect((await stamp({ image: 'ghcr.io/example/demo:1.0' })).spec).toEqual({ image: 'ghcr.io/example/demo:1.0' });
+  });
+
+  it.skipIf(!ytt)("requires the chain's signatures of every Image it stamps, whatever the Workload says (needs ytt: scripts/e2e-setup.sh)", async () => {
+    const imageVerification: ImageVerification = {
+      mode: 'enforce',
+      authorities: [
+        { name: 'release', key: { secretRef: { name: 'cosign-pub' } } },
+        { name: 'ci', keyless: { identities: [{ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^https://github\\.com/example/' }], trustRootRef: { name: 'sigstore-root' } } },
+      ],
+    };
+    const chain = new SupplyChain(Testing.app(), 'signed', { imageVerification });
+    const template = findOne(Testing.synth(chain) as Manifest[], 'ClusterImageTemplate', 'image');
+    const stamped = await stamp({ image: 'ghcr.io/example/demo:1.0', verification: { authorities: [] } }, template);
+    expect(stamped.spec).toEqual({ image: 'ghcr.io/example/demo:1.0', verification: imageVerification });
   });
 });
 

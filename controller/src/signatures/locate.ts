@@ -48,7 +48,7 @@ export async function tagSchemeSignatures(reader: RepositoryReader, digest: stri
   }
   source.notes.push(...layers.skipped.map((note) => `${tag} ${note}`));
   for (const [index, layer] of layers.layers.entries()) {
-    const where = `${tag} layer ${index + 1}`;
+    const where = `tag ${tag} layer ${index + 1}`;
     try {
       const payload = await readBlob(reader, layer.payloadDigest, SignatureLimits.payloadBytes);
       source.found.push({

@@ -59,15 +59,14 @@ export async function reconcile(image: Image, spec: ParsedSpec, deps: ReconcileD
       const verdict = await deps.verify(image, spec.reference, resolution.digest, spec.verification);
       verification = verificationStatus(verdict);
       if (!verdict.verified) {
-        const unverified = `${resolution.digest} has no signature that verifies: ${verdict.message}`;
         if (spec.verification.mode === VerificationMode.Enforce) {
           // Enforced: the digest never reaches latestImage; the last verified one stays deployed.
           const kept = image.status?.latestImage ? `; keeping ${image.status.latestImage}` : '; nothing is deployed until a signed digest appears';
-          const outcome = { kind: 'failed', reason: ImageReason.SignatureUnverified, message: `${spec.reference.toString()} points to ${unverified}${kept}`, verification } as const;
+          const outcome = { kind: 'failed', reason: ImageReason.SignatureUnverified, message: `${spec.reference.toString()} now points to an unverified digest: ${verdict.message}${kept}`, verification } as const;
           // The registry answered: checked again at the interval (a signature may appear), not backed off.
           return settle(image, outcome, now, { reason: ImageReason.SignatureUnverified, end: { kind: 'resolved' }, events: [warning(outcome)] });
         }
-        events.push(warning({ reason: ImageReason.SignatureUnverified, message: `deploying ${resolution.digest} of ${spec.reference.toString()} unverified (spec.verification.mode is warn): ${unverified}` }));
+        events.push(warning({ reason: ImageReason.SignatureUnverified, message: `deploying ${resolution.digest} of ${spec.reference.toString()} unverified (spec.verification.mode is warn): ${verdict.message}` }));
       }
     }
     const signed = verification === undefined ? '' : verification.verified ? `; signature verified (authority "${verification.authority}")` : '; signature NOT verified (mode warn)';

@@ -6,10 +6,21 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestChain, TestKeyPair } from '../../controller/src/testing/signing.js';
 import { assetDir, readPinnedVersions } from './assets.js';
+
+/**
+ * What keeps `cosign sign` (3.0) offline: no signing config (it would be fetched through TUF) and no
+ * transparency-log upload. Without `--new-bundle-format=false` it attaches a sigstore bundle as an OCI
+ * referrer (the referrers tag `sha256-<hex>` on a registry without the referrers API); with it, it writes
+ * the tag scheme `sha256-<hex>.sig`.
+ */
+export const OFFLINE_SIGN = ['--use-signing-config=false', '--tlog-upload=false', '--yes'];
+/** What keeps `cosign verify` offline: no transparency-log lookup (and, keyless, no SCT). */
+export const OFFLINE_VERIFY = ['--insecure-ignore-tlog=true'];
+export const TAG_SCHEME = '--new-bundle-format=false';
 
 export interface CosignResult {
   code: number | null;
@@ -62,6 +73,6 @@ export async function importKeyPair(binary: string, home: string, dir: string, n
   const pemFile = join(dir, `${name}.pem`);
   await writeFile(pemFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await cosignOk(binary, ['import-key-pair', '--key', pemFile, '--output-key-prefix', join(dir, name), '--yes'], home);
-  const publicPem = 'publicPem' in pair ? pair.publicPem : '';
+  const publicPem = await readFile(join(dir, `${name}.pub`), 'utf8');
   return { keyFile: join(dir, `${name}.key`), publicFile: join(dir, `${name}.pub`), publicPem };
 }

@@ -10,7 +10,7 @@ import { X509Certificate } from '@sigstore/core';
 import { toSignedEntity } from '@sigstore/verify';
 import { digestOf, MediaType, RegistryError, type RepositoryReader } from '../registry/index.js';
 import { isObject, parseJsonObject, parseSignatureManifest, quote, referrersTag, signatureTag, signedDigest, SignatureLimits } from './cosign.js';
-import { PayloadSignature, type FoundSignature } from './verify.js';
+import { dsseSignature, PayloadSignature, type FoundSignature } from './verify.js';
 
 /** Signatures found in one place, and what was there but could not be used. */
 export interface SignatureSource {
@@ -26,8 +26,15 @@ export const BUNDLE_ARTIFACT_TYPES: ReadonlySet<string> = new Set([
   'application/vnd.dev.sigstore.bundle.v0.3+json',
   'application/vnd.dev.sigstore.bundle+json;version=0.3',
 ]);
+/**
+ * cosign 3.0 writes its referrers' index entries with the artifact type `application/vnd.oci.empty.v1+json`
+ * (the config's media type) while the manifest itself says the bundle type: such entries, and entries
+ * without one, are read too, and the manifest's own artifact type decides.
+ */
+const UNDECLARED_ARTIFACT_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.empty.v1+json', '']);
 /** The in-toto statement type of a DSSE-signed bundle, and cosign's predicate for an image signature. */
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 
 /** The signatures under cosign's tag scheme: one per Simple Signing layer of `sha256-<hex>.sig`. */
 export async function tagSchemeSignatures(reader: RepositoryReader, digest: string): Promise<SignatureSource> {
@@ -91,7 +98,7 @@ export async function referrerSignatures(reader: RepositoryReader, digest: strin
     source.notes.push((error as Error).message);
     return source;
   }
-  const bundles = descriptors.filter((d) => isObject(d) && typeof d.artifactType === 'string' && BUNDLE_ARTIFACT_TYPES.has(d.artifactType));
+  const bundles = descriptors.filter((d) => isObject(d) && (BUNDLE_ARTIFACT_TYPES.has(String(d.artifactType ?? '')) || UNDECLARED_ARTIFACT_TYPES.has(String(d.artifactType ?? ''))));
   if (bundles.length > SignatureLimits.signatures) {
     source.notes.push(`${bundles.length - SignatureLimits.signatures} more sigstore bundles than the ${SignatureLimits.signatures} the controller tries were left out`);
   }
@@ -115,6 +122,7 @@ async function readBundle(reader: RepositoryReader, descriptor: Record<string, u
   if (manifestBody === 'too-large') throw new UnusableSignature(`its manifest is larger than ${SignatureLimits.manifestBytes} bytes`);
   if (digestOf(manifestBody) !== descriptor.digest) throw new UnusableSignature('its manifest does not match its digest');
   const manifest = parseJsonObject(manifestBody, 'its manifest');
+  if (!BUNDLE_ARTIFACT_TYPES.has(String(manifest.artifactType))) throw new UnusableSignature(`its artifact type ${quote(manifest.artifactType)} is not a sigstore bundle`);
   const layer = Array.isArray(manifest.layers) ? manifest.layers[0] : undefined;
   if (!isObject(layer) || typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest)) throw new UnusableSignature('its manifest has no bundle layer');
   const bundleBody = await readBlob(reader, layer.digest, SignatureLimits.bundleBytes);
@@ -131,15 +139,19 @@ async function readBundle(reader: RepositoryReader, descriptor: Record<string, u
   return {
     where,
     signedDigest: statementSubject(envelope.payload),
-    signature: entity.signature,
+    signature: dsseSignature(entity.signature, envelope.payloadType, envelope.payload),
     certificate: entity.key.$case === 'certificate' ? entity.key.certificate : undefined,
     tlogEntries: bundle.verificationMaterial.tlogEntries,
   };
 }
 
-/** The image digest an in-toto statement is about: its one subject's sha256. */
+/**
+ * The image digest an in-toto statement is about: its one subject's sha256. Only cosign's signature
+ * predicate counts: an attestation (an SBOM, provenance) signed by the same key is no signature.
+ */
 function statementSubject(payload: Buffer): string {
   const statement = parseJsonObject(payload, 'the in-toto statement');
+  if (statement.predicateType !== COSIGN_SIGN_PREDICATE) throw new UnusableSignature(`its statement's predicate ${quote(statement.predicateType)} is not ${COSIGN_SIGN_PREDICATE} (an attestation, not a signature)`);
   const subjects = Array.isArray(statement.subject) ? statement.subject : [];
   const digest = subjects.length === 1 && isObject(subjects[0]) && isObject(subjects[0].digest) ? subjects[0].digest.sha256 : undefined;
   if (typeof digest !== 'string' || !/^[a-f0-9]{64}$/.test(digest)) throw new UnusableSignature('the in-toto statement does not name exactly one sha256 subject');

@@ -9,7 +9,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
-import { crypto as sigstoreCrypto, type X509Certificate } from '@sigstore/core';
+import { crypto as sigstoreCrypto, dsse as sigstoreDsse, type X509Certificate } from '@sigstore/core';
 import { Verifier, VerificationError, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { describeMatcher, matches, type Authority, type KeylessAuthority } from './trust.js';
 
@@ -57,13 +57,36 @@ export class PayloadSignature implements SignatureContent {
   }
 
   verifySignature(key: KeyObject): boolean {
-    return sigstoreCrypto.verify(this.#payload, key, this.signature, signingHash(key));
+    return verifyCosignSignature(this.#payload, key, this.signature);
   }
 }
 
-/** Cosign signs with SHA-256 for every ECDSA and RSA key; Ed25519 hashes internally (no digest may be named). */
-export function signingHash(key: KeyObject): string | undefined {
-  return key.asymmetricKeyType === 'ed25519' ? undefined : 'sha256';
+/**
+ * A bundle's DSSE signature (sigstore-js reads the envelope), verified over its pre-authentication
+ * encoding with the hashes cosign signs with rather than Node's default for the key.
+ */
+export function dsseSignature(content: SignatureContent, payloadType: string, payload: Buffer): SignatureContent {
+  const signed = sigstoreDsse.preAuthEncoding(payloadType, payload);
+  return {
+    signature: content.signature,
+    compareSignature: (signature) => content.compareSignature(signature),
+    compareDigest: (digest) => content.compareDigest(digest),
+    verifySignature: (key) => verifyCosignSignature(signed, key, content.signature),
+  };
+}
+
+/**
+ * The digests cosign signs with for each key type: SHA-256 for P-256 and RSA; for P-384, SHA-384 (cosign 3)
+ * or SHA-256 (cosign 2); none for Ed25519, which hashes internally. (cosign 3.0 signs with an imported
+ * Ed25519 key in pre-hashed Ed25519ph, which neither its own `verify --key` nor Node can check.)
+ */
+export function signingHashes(key: KeyObject): (string | undefined)[] {
+  if (key.asymmetricKeyType === 'ed25519') return [undefined];
+  return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? ['sha384', 'sha256'] : ['sha256'];
+}
+
+function verifyCosignSignature(signed: Buffer, key: KeyObject, signature: Buffer): boolean {
+  return signingHashes(key).some((hash) => sigstoreCrypto.verify(signed, key, signature, hash));
 }
 
 const ALWAYS = { start: new Date(0), end: new Date(8_640_000_000_000_000) };

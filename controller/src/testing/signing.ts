@@ -37,9 +37,10 @@ export function simpleSigningPayload(digest: string, reference = 'localhost:5000
   );
 }
 
-/** A signature over `payload` as cosign makes it: SHA-256 for ECDSA and RSA (PKCS#1 v1.5), plain Ed25519. */
+/** A signature over `payload` as cosign makes it: SHA-256 for P-256 and RSA (PKCS#1 v1.5), SHA-384 for P-384 (cosign 3), plain Ed25519. */
 export function signPayload(privateKey: KeyObject, payload: Buffer): Buffer {
-  return sign(privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, privateKey);
+  const hash = privateKey.asymmetricKeyType === 'ed25519' ? null : privateKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'sha384' : 'sha256';
+  return sign(hash, payload, privateKey);
 }
 
 export interface TestChain {
@@ -74,7 +75,8 @@ export function makeCertificateChain(options: LeafOptions): TestChain {
         'keyUsage=critical,digitalSignature',
         ...(options.codeSigning === false ? [] : ['extendedKeyUsage=codeSigning']),
         `subjectAltName=critical,${san}`,
-        // Fulcio's OIDC issuer (v2): a DER UTF8String.
+        // Fulcio's OIDC issuer, as Fulcio writes both: v1 the raw string, v2 a DER UTF8String.
+        `1.3.6.1.4.1.57264.1.1=DER:${Buffer.from(options.issuer).toString('hex')}`,
         `1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:${options.issuer}`,
       ].join('\n'),
     );

@@ -1,8 +1,9 @@
-import { Chart } from 'cdk8s';
-import { ApiResource, k8s, type IApiResource } from 'cdk8s-plus-27';
+import { App, Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IMAGE_GROUP, IMAGE_PLURAL } from '../controller/src/api/image.js';
 import { Workload } from '../imports/carto.run.js';
+import { checkNameCollisions } from './collision-check.js';
+import { SupplyChain } from './supply-chain.js';
 
 export interface DemoWorkloadProps {
   /**
@@ -18,8 +19,15 @@ export interface DemoWorkloadProps {
   readonly name?: string;
 
   /**
-   * Labels that select the supply chain.
-   * @default { 'app.tanzu.vmware.com/workload-type': 'web' }
+   * The supply chain that stamps the Workload's objects: the Workload carries its selector, and the
+   * Role grants what it stamps (`supplyChain.workloadRules()`), so a resource added to it is granted too.
+   * @default the seed's chain (SupplyChain's defaults)
+   */
+  readonly supplyChain?: SupplyChain;
+
+  /**
+   * Labels of the Workload, which select its supply chain.
+   * @default the supply chain's selector
    */
   readonly labels?: Record<string, string>;
 
@@ -46,18 +54,11 @@ export interface DemoWorkloadProps {
    * @default 'admin-permissions'
    */
   readonly roleName?: string;
-
-  /**
-   * The kinds the supply chain stamps for the Workload, which its ServiceAccount may get, create and
-   * patch; add `ApiResource.SERVICES` and the like for a customized chain.
-   * @default Deployments and Images, what the seed's chain stamps
-   */
-  readonly stampedResources?: IApiResource[];
 }
 
 /**
- * The seed's example Workload, and the ServiceAccount Cartographer acts as when it stamps the Workload's
- * Image and Deployment.
+ * The seed's example Workload, and the ServiceAccount Cartographer acts as when it stamps the objects of
+ * the Workload's supply chain, allowed exactly those.
  */
 export class DemoWorkload extends Chart {
   constructor(scope: Construct, id: string, props: DemoWorkloadProps = {}) {
@@ -65,27 +66,24 @@ export class DemoWorkload extends Chart {
 
     const namespace = props.namespace ?? 'default';
     const name = props.name ?? 'demo';
-    const labels = props.labels ?? { 'app.tanzu.vmware.com/workload-type': 'web' };
+    // The seed's chain, in an app of its own that is never synthesized: only what it stamps is read.
+    const supplyChain = props.supplyChain ?? new SupplyChain(new App(), 'supply-chain');
+    const labels = props.labels ?? { ...supplyChain.selector };
     const imagePrefix = props.imagePrefix ?? 'localhost:5000/apps/';
     const image = props.image;
     const serviceAccountName = props.serviceAccountName ?? 'admin';
     const roleName = props.roleName ?? 'admin-permissions';
-    const stampedResources = props.stampedResources ?? [
-      ApiResource.DEPLOYMENTS,
-      ApiResource.custom({ apiGroup: IMAGE_GROUP, resourceType: IMAGE_PLURAL }),
-    ];
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: serviceAccountName, namespace },
     });
 
-    // Cartographer stamps a mutable template's object with this account's token by a get, then a create
-    // or a merge patch; it watches and deletes stamped objects with its own account. (The seed granted `*`
-    // on deployments and pods; Cartographer never touches pods.)
-    const stampVerbs = ['get', 'create', 'patch'];
+    // Cartographer stamps with this account's token; it watches and deletes stamped objects with its own
+    // account. (The seed granted `*` on deployments and pods; Cartographer never touches pods.) The rules
+    // are read at synthesis, after every resource has been added to the chain.
     const role = new k8s.KubeRole(this, 'Role', {
       metadata: { name: roleName, namespace },
-      rules: stampedResources.map((resource) => ({ apiGroups: [resource.apiGroup], resources: [resource.resourceType], verbs: stampVerbs })),
+      rules: Lazy.any({ produce: () => supplyChain.workloadRules() }),
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name: roleName, namespace },
@@ -101,5 +99,6 @@ export class DemoWorkload extends Chart {
         params: [{ name: 'image_prefix', value: imagePrefix }],
       },
     });
+    checkNameCollisions(this);
   }
 }

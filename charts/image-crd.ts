@@ -11,6 +11,7 @@ import {
   imagePrinterColumns,
   imageSchema,
 } from '../controller/src/api/image.js';
+import { checkNameCollisions } from './collision-check.js';
 
 /**
  * The CustomResourceDefinition of the Image API (`images.example.com`), built from the controller's
@@ -49,5 +50,6 @@ export class ImageCrd extends Chart {
     // keys imageSchema is written with, so the schema joins the converted manifest verbatim.
     manifest.spec.versions[0].schema = { openAPIV3Schema: imageSchema };
     new ApiObject(this, 'Resource', manifest);
+    checkNameCollisions(this);
   }
 }

@@ -34,6 +34,11 @@ export function paramPlaceholder(name: string): string {
   return placeholder(`params${keyStep(name)}`);
 }
 
+/** A number param's value, where a field wants a number: written as the whole-field `$(params.<name>)$`. */
+export function numberParamPlaceholder(name: string): number {
+  return numberPlaceholder(`params${keyStep(name)}`);
+}
+
 /** The output of the resource a template reads as its image input `name` (Cartographer's `images.<name>.image`). */
 export function imagePlaceholder(inputName: string): string {
   return placeholder(`images${keyStep(inputName)}.image`);
@@ -42,4 +47,48 @@ export function imagePlaceholder(inputName: string): string {
 /** The output of the resource a template reads as its config input `name` (Cartographer's `configs.<name>.config`). */
 export function configPlaceholder(inputName: string): string {
   return placeholder(`configs${keyStep(inputName)}.config`);
+}
+
+/** The first number placeholder; the ones after it count down. No count, port or size in a manifest is that large. */
+const FIRST_NUMBER_PLACEHOLDER = Number.MAX_SAFE_INTEGER;
+/** Below this, a number is an ordinary number; at or above it, a number placeholder or arithmetic on one. */
+const NUMBER_PLACEHOLDER_FLOOR = 2 ** 52;
+const numberPlaceholders = new Map<number, string>();
+const numbersOfPlaceholders = new Map<string, number>();
+
+/**
+ * A placeholder where a field wants a number (`replicas`, a port): a number that stands for `$(path)$`.
+ * In a template it is written as the whole-field placeholder, `replicas: $(params.replicas)$`, which
+ * Cartographer replaces with the value at the value's own type; inside a string, as the placeholder's text.
+ */
+export function numberPlaceholder(path: string): number {
+  const tag = placeholder(path);
+  let number = numbersOfPlaceholders.get(tag);
+  if (number === undefined) {
+    number = FIRST_NUMBER_PLACEHOLDER - numbersOfPlaceholders.size;
+    numbersOfPlaceholders.set(tag, number);
+    numberPlaceholders.set(number, tag);
+  }
+  return number;
+}
+
+/**
+ * The value with each number placeholder written as its `$(…)$`, and the numbers it holds that no
+ * placeholder can become: NaN (`Number()` of a placeholder string) and arithmetic on a number placeholder.
+ */
+export function writeNumberPlaceholders(value: unknown): { value: unknown; unwritable: number[] } {
+  const unwritable: number[] = [];
+  const write = (node: unknown): unknown => {
+    if (typeof node === 'number') {
+      const tag = numberPlaceholders.get(node);
+      if (tag !== undefined) return tag;
+      if (Number.isNaN(node) || Math.abs(node) >= NUMBER_PLACEHOLDER_FLOOR) unwritable.push(node);
+      return node;
+    }
+    if (typeof node === 'string') return node.replace(/(?<!\d)\d{16}(?!\d)/g, (digits) => numberPlaceholders.get(Number(digits)) ?? digits);
+    if (Array.isArray(node)) return node.map(write);
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, write(item)]));
+    return node;
+  };
+  return { value: write(value), unwritable };
 }

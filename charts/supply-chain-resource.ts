@@ -1,6 +1,7 @@
 import { ApiObject, App, Chart, Names } from 'cdk8s';
+import { type IApiResource } from 'cdk8s-plus-27';
 import { ClusterTemplateSpecHealthRule } from '../imports/carto.run.js';
-import { configPlaceholder, imagePlaceholder, paramPlaceholder, workload } from './placeholders.js';
+import { configPlaceholder, imagePlaceholder, numberParamPlaceholder, paramPlaceholder, workload } from './placeholders.js';
 
 /** What a resource's template outputs for later resources: an image, a config, or nothing. */
 export type ResourceOutput = 'image' | 'config' | 'none';
@@ -14,7 +15,17 @@ export interface ResourceWithOutput<O extends ResourceOutput> {
 /** A param's default: any JSON value. */
 export type ParamDefault = string | number | boolean | null | ParamDefault[] | { [key: string]: ParamDefault };
 
-export interface SupplyChainResourceProps<P extends string, I extends string, C extends string> {
+/** Params by name, with their defaults. */
+export type Params = Record<string, ParamDefault>;
+
+/**
+ * Each param's placeholder, typed for where it can stand: a number where its default is a number
+ * (`replicas: resource.params.replicas`), which is written as the whole field `$(params.replicas)$`;
+ * otherwise a string.
+ */
+export type ParamPlaceholders<P extends Params> = { readonly [K in keyof P]: P[K] extends number ? number : string };
+
+export interface SupplyChainResourceProps<P extends Params, I extends string, C extends string> {
   /**
    * Name of the Cartographer template the resource stamps; templates are cluster-scoped.
    * @default the resource's name
@@ -23,10 +34,10 @@ export interface SupplyChainResourceProps<P extends string, I extends string, C 
 
   /**
    * Params the template declares, with their defaults; a Workload overrides one with a param of the same
-   * name. The template reads them as `resource.params.<name>`.
+   * name. The template reads them as `resource.params.<name>`, a number where the default is a number.
    * @default none
    */
-  readonly params?: Record<P, ParamDefault>;
+  readonly params?: P;
 
   /**
    * Earlier resources whose image the template reads, by input name (`resource.images.<name>`).
@@ -52,6 +63,14 @@ export interface SupplyChainResourceProps<P extends string, I extends string, C 
    * @default Cartographer's default: always healthy
    */
   readonly healthRule?: ClusterTemplateSpecHealthRule;
+
+  /**
+   * The API resource (group and plural) of the object the template stamps, which the Workload's
+   * ServiceAccount must be allowed to stamp (`SupplyChain.workloadRules()` grants it).
+   * @default the object's: its apiVersion's group, and its kind pluralized as Kubernetes does by default
+   * (`Ingress` → `ingresses`); a ytt template must set it
+   */
+  readonly apiResource?: IApiResource;
 }
 
 /**
@@ -67,7 +86,7 @@ const ADDRESS_LABEL = 'cdk8s.io/metadata.addr';
  * own that no app synthesizes: its object becomes the `template` of the resource's Cartographer template,
  * written in the supply chain's chart.
  */
-export class SupplyChainResource<O extends ResourceOutput = ResourceOutput, P extends string = string, I extends string = string, C extends string = string>
+export class SupplyChainResource<O extends ResourceOutput = ResourceOutput, P extends Params = Params, I extends string = string, C extends string = string>
   extends Chart
   implements ResourceWithOutput<O>
 {
@@ -75,8 +94,8 @@ export class SupplyChainResource<O extends ResourceOutput = ResourceOutput, P ex
   readonly resourceName: string;
   /** The name of the Cartographer template it stamps. */
   readonly templateName: string;
-  /** Each declared param's value, as a placeholder. */
-  readonly params: Readonly<Record<P, string>>;
+  /** Each declared param's value, as a placeholder: a number where the param's default is a number. */
+  readonly params: ParamPlaceholders<P>;
   /** Each image input's image, as a placeholder. */
   readonly images: Readonly<Record<I, string>>;
   /** Each config input's config, as a placeholder. */
@@ -94,7 +113,7 @@ export class SupplyChainResource<O extends ResourceOutput = ResourceOutput, P ex
     this.resourceName = name;
     this.templateName = props.templateName ?? name;
     this.props = props;
-    this.params = placeholders(props.params, paramPlaceholder);
+    this.params = paramPlaceholders(props.params ?? ({} as P));
     this.images = placeholders(props.images, imagePlaceholder);
     this.configs = placeholders(props.configs, configPlaceholder);
   }
@@ -116,6 +135,13 @@ export class SupplyChainResource<O extends ResourceOutput = ResourceOutput, P ex
   hasAddress(address: string): boolean {
     return this.node.findAll().some((construct) => Names.toLabelValue(construct) === address);
   }
+}
+
+/** The placeholders of params declared with these defaults. */
+export function paramPlaceholders<P extends Params>(params: P): ParamPlaceholders<P> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [name, typeof value === 'number' ? numberParamPlaceholder(name) : paramPlaceholder(name)]),
+  ) as ParamPlaceholders<P>;
 }
 
 function placeholders<K extends string>(record: Partial<Record<K, unknown>> | undefined, placeholder: (name: string) => string): Record<K, string> {

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { ApiResource, type IApiResource, type k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IMAGE_API_VERSION, IMAGE_KIND, type ImageVerification } from '../controller/src/api/image.js';
+import { IMAGE_GROUP, IMAGE_PLURAL, type ImageVerification } from '../controller/src/api/image.js';
 import {
   ClusterConfigTemplate,
   ClusterImageTemplate,
@@ -11,81 +11,50 @@ import {
   ClusterTemplate,
   type ClusterTemplateSpec,
 } from '../imports/carto.run.js';
+import { checkNameCollisions, nameSetBy } from './collision-check.js';
 import { unprovidedPlaceholderErrors } from './placeholder-check.js';
-import { workload } from './placeholders.js';
+import { writeNumberPlaceholders } from './placeholders.js';
+import { IMAGE_INPUT, IMAGE_PREFIX_PARAM, imageYtt, seedDeployment, type DeploymentTemplateProps } from './seed-templates.js';
 import {
   addressLabelsIn,
+  paramPlaceholders,
   replaceAddressLabels,
   SupplyChainResource,
+  type ParamPlaceholders,
+  type Params,
   type ResourceOutput,
   type SupplyChainResourceProps,
 } from './supply-chain-resource.js';
+import { apiResourceOf, stampRules, unpermittedStampErrors } from './workload-rules.js';
 
 /** The seed's resource that stamps the Image. */
 const IMAGE_RESOURCE = 'image-builder';
 /** The seed's resource that stamps the Deployment. */
 const DEPLOYER_RESOURCE = 'deployer';
-/** The name the seed's deployer gives the image-builder's output in its `images` inputs. */
-const IMAGE_INPUT = 'image';
-/** The Workload param the image reference is built from (the seed's). */
-const IMAGE_PREFIX_PARAM = 'image_prefix';
 
-/** What the stamped Deployment looks like; everything else comes from the Workload. */
-export interface DeploymentTemplateProps {
-  /**
-   * Pod replicas.
-   * @default 1
-   */
-  readonly replicas?: number;
-
-  /**
-   * Container ports.
-   * @default none (the seed's Deployment exposes no ports)
-   */
-  readonly ports?: k8s.ContainerPort[];
-
-  /**
-   * Container environment; values may be placeholders, e.g. `workload.name` (charts/placeholders.ts).
-   * @default none
-   */
-  readonly env?: k8s.EnvVar[];
-
-  /**
-   * Container resources.
-   * @default none
-   */
-  readonly resources?: k8s.ResourceRequirements;
-
-  /**
-   * Container liveness probe.
-   * @default none
-   */
-  readonly livenessProbe?: k8s.Probe;
-
-  /**
-   * Container readiness probe.
-   * @default none
-   */
-  readonly readinessProbe?: k8s.Probe;
-}
-
-
-export interface ImageResourceProps<P extends string, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
+export interface ImageResourceProps<P extends Params, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
   /** Where the stamped object holds the image later resources read, e.g. `.status.latestImage`. */
   readonly imagePath: string;
 }
 
-export interface ConfigResourceProps<P extends string, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
+export interface ConfigResourceProps<P extends Params, I extends string, C extends string> extends SupplyChainResourceProps<P, I, C> {
   /** Where the stamped object holds the config later resources read, e.g. `.data`. */
   readonly configPath: string;
 }
 
-export interface SupplyChainProps {
+export interface SupplyChainProps<CP extends Params = {}> {
   /**
    * Name of the ClusterSupplyChain.
    * @default 'supply-chain'
    */
   readonly name?: string;
+
+  /**
+   * Params every resource's template can read, as `chain.params.<name>` (a number where the default is
+   * a number), with their defaults; a Workload overrides one with a param of the same name.
+   * @default none
+   */
+  readonly params?: CP;
 
   /**
    * Workload labels that select this supply chain.
@@ -138,31 +107,52 @@ export interface SupplyChainProps {
  * `selector` gets an Image (`image-builder`, watched by the image controller) and a Deployment running
  * the Image's `status.latestImage` (`deployer`), so a moved tag redeploys. Add resources in order with
  * `addResource`, `addImageResource` and `addConfigResource`, each authoring its object in its own scope.
- * Synthesis fails when a template uses a placeholder its resource is not given.
+ * Synthesis fails when Cartographer could not stamp the chain: a placeholder its resource is not given,
+ * an object outside a resource, a Workload whose ServiceAccount may not stamp a kind (`workloadRules()`).
  */
-export class SupplyChain extends Chart {
+export class SupplyChain<CP extends Params = {}> extends Chart {
+  /** The ClusterSupplyChain's name. */
+  readonly supplyChainName: string;
+  /** The Workload labels that select the chain. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Each chain param's value, as a placeholder any resource's object can use. */
+  readonly params: ParamPlaceholders<CP>;
   /** The resource that stamps an Image per Workload; its output is the Image's resolved digest. */
-  readonly imageBuilder: SupplyChainResource<'image', typeof IMAGE_PREFIX_PARAM, never, never>;
+  readonly imageBuilder: SupplyChainResource<'image', { [IMAGE_PREFIX_PARAM]: string }, never, never>;
   /** The seed's resource that stamps the Deployment, unless `deployer` is false. */
-  readonly deployer?: SupplyChainResource<'none', never, typeof IMAGE_INPUT, never>;
+  readonly deployer?: SupplyChainResource<'none', {}, typeof IMAGE_INPUT, never>;
+  readonly #chainParams: CP;
   readonly #supplyChain: ClusterSupplyChain;
   readonly #resources: SupplyChainResource[] = [];
+  /** The objects the chain writes itself: the ClusterSupplyChain and one template per resource. */
+  readonly #ownObjects = new Set<ApiObject>();
 
-  constructor(scope: Construct, id: string, props: SupplyChainProps = {}) {
+  constructor(scope: Construct, id: string, props: SupplyChainProps<CP> = {}) {
     super(scope, id);
 
     const name = props.name ?? 'supply-chain';
     const selector = props.selector ?? { 'app.tanzu.vmware.com/workload-type': 'web' };
+    const chainParams = props.params ?? ({} as CP);
     const imageTemplateName = props.imageTemplateName ?? 'image';
     const defaultImagePrefix = props.defaultImagePrefix ?? 'localhost:5000/apps/';
     const deployer = props.deployer ?? true;
     const deploymentTemplateName = props.deploymentTemplateName ?? 'deployment';
     const deployment = props.deployment ?? {};
 
+    this.supplyChainName = name;
+    this.selector = selector;
+    this.#chainParams = chainParams;
+    this.params = paramPlaceholders(chainParams);
     this.#supplyChain = new ClusterSupplyChain(this, 'SupplyChain', {
       metadata: { name },
-      spec: { selector, resources: Lazy.any({ produce: () => this.#resources.map(chainEntry) }) },
+      spec: {
+        selector,
+        params: paramList(chainParams),
+        resources: Lazy.any({ produce: () => this.#resources.map(chainEntry) }),
+      },
     });
+    this.#ownObjects.add(this.#supplyChain);
+    nameSetBy(this.#supplyChain, 'SupplyChain name');
 
     this.imageBuilder = this.addImageResource(IMAGE_RESOURCE, {
       templateName: imageTemplateName,
@@ -172,20 +162,31 @@ export class SupplyChain extends Chart {
       // The Workload stays unready until the controller has resolved the tag.
       healthRule: { singleConditionType: 'Ready' },
       ytt: imageYtt(props.imageVerification),
+      apiResource: ApiResource.custom({ apiGroup: IMAGE_GROUP, resourceType: IMAGE_PLURAL }),
     });
     if (deployer) {
       this.deployer = this.addResource(DEPLOYER_RESOURCE, {
         templateName: deploymentTemplateName,
         images: { [IMAGE_INPUT]: this.imageBuilder },
       });
-      seedDeployment(this.deployer, { ...deployment, replicas: deployment.replicas ?? 1 });
+      seedDeployment(this.deployer, deployment);
     }
 
     this.node.addValidation({ validate: () => this.#errors() });
+    checkNameCollisions(this);
+  }
+
+  /**
+   * The RBAC rules a Workload's ServiceAccount needs for Cartographer to stamp this chain's objects:
+   * get, create and patch on each kind a resource stamps. Grant them in the Workload's namespace, as
+   * DemoWorkload does; a resource added later is granted too when the rules are read at synthesis.
+   */
+  workloadRules(): k8s.PolicyRule[] {
+    return stampRules(this.#stamped());
   }
 
   /** Adds a resource stamping a ClusterTemplate: an object with no output, such as a Deployment or a Service. */
-  addResource<P extends string = never, I extends string = never, C extends string = never>(
+  addResource<P extends Params = {}, I extends string = never, C extends string = never>(
     name: string,
     props: SupplyChainResourceProps<P, I, C> = {},
   ): SupplyChainResource<'none', P, I, C> {
@@ -195,7 +196,7 @@ export class SupplyChain extends Chart {
   }
 
   /** Adds a resource stamping a ClusterImageTemplate, whose output later resources take as an image input. */
-  addImageResource<P extends string = never, I extends string = never, C extends string = never>(
+  addImageResource<P extends Params = {}, I extends string = never, C extends string = never>(
     name: string,
     props: ImageResourceProps<P, I, C>,
   ): SupplyChainResource<'image', P, I, C> {
@@ -208,7 +209,7 @@ export class SupplyChain extends Chart {
   }
 
   /** Adds a resource stamping a ClusterConfigTemplate, whose output later resources take as a config input. */
-  addConfigResource<P extends string = never, I extends string = never, C extends string = never>(
+  addConfigResource<P extends Params = {}, I extends string = never, C extends string = never>(
     name: string,
     props: ConfigResourceProps<P, I, C>,
   ): SupplyChainResource<'config', P, I, C> {
@@ -222,18 +223,21 @@ export class SupplyChain extends Chart {
 
   #addTemplate(resource: SupplyChainResource, create: (id: string, metadata: { name: string }) => ApiObject): void {
     if (this.#resources.some((other) => other.resourceName === resource.resourceName)) {
-      throw new Error(`supply chain "${this.#supplyChain.name}" already has a resource named "${resource.resourceName}"`);
+      throw new Error(`supply chain "${this.supplyChainName}" already has a resource named "${resource.resourceName}"`);
     }
     this.#resources.push(resource);
+    const template = create(`${resource.resourceName}-template`, { name: resource.templateName });
+    this.#ownObjects.add(template);
+    nameSetBy(template, SEED_TEMPLATE_NAME_PROPS[resource.resourceName] ?? `templateName of resource "${resource.resourceName}"`);
     // The ClusterSupplyChain is written after the templates it references.
-    this.#supplyChain.addDependency(create(`${resource.resourceName}-template`, { name: resource.templateName }));
+    this.#supplyChain.addDependency(template);
   }
 
   /** What the three kinds of template share. */
   #templateSpec(resource: SupplyChainResource): Pick<ClusterTemplateSpec, 'params' | 'ytt' | 'template'> & { healthRule?: any } {
     const { params, healthRule, ytt } = resource.props;
     return {
-      params: params && Object.entries(params).map(([name, value]) => ({ name, default: value })),
+      params: paramList(params),
       // The generated healthRule types of the three kinds differ only in their enums' names.
       healthRule: healthRule as any,
       ytt,
@@ -241,12 +245,47 @@ export class SupplyChain extends Chart {
     };
   }
 
-  /** Everything wrong with the chain's templates, checked at synth. */
+  /** The API resource of each object the chain stamps (a ytt template that does not say is left out). */
+  #stamped(): IApiResource[] {
+    return this.#resources.flatMap((resource) => {
+      const [object] = resource.props.ytt === undefined ? resource.toJson() : [];
+      return resource.props.apiResource ?? (object ? [apiResourceOf(object)] : []);
+    });
+  }
+
+  /** Everything wrong with the chain, checked at synth. */
   #errors(): string[] {
-    const errors: string[] = [];
+    const who = `supply chain "${this.supplyChainName}"`;
+    const errors = this.node
+      .findAll()
+      .filter((object) => ApiObject.isApiObject(object) && !this.#ownObjects.has(object) && Chart.of(object) === this)
+      .map(
+        (object) =>
+          `${who} holds a ${(object as ApiObject).kind} outside its resources (${object.node.path}), which would be written once, as it is, ` +
+          "instead of stamped for each Workload: create it in a resource's scope, e.g. `new kplus.Deployment(chain.addResource('deployer'), …)`",
+      );
+    // Reported by the later chain of the two. (`instanceof` is no test here: cdk8s makes it true of every Chart.)
+    const constructs = this.node.root.node.findAll();
+    const rival = constructs
+      .slice(0, constructs.indexOf(this))
+      .find((other): other is SupplyChain => #resources in other && other.supplyChainName !== this.supplyChainName && sameLabels(other.selector, this.selector));
+    if (rival) {
+      errors.push(
+        `${who} and supply chain "${rival.supplyChainName}" have the same selector, so Cartographer stamps neither for the Workloads ` +
+          'they select (MultipleSupplyChainMatches): give one of them a selector of its own',
+      );
+    }
+    errors.push(...unpermittedStampErrors(this.node.root, { name: this.supplyChainName, selector: this.selector, stamped: this.#stamped() }));
     // Two resources stamping the same kind and name would fight over one object per Workload.
     const stampedBy = new Map<string, string>();
     for (const resource of this.#resources) {
+      const declaredTwice = Object.keys(resource.props.params ?? {}).filter((param) => param in this.#chainParams);
+      if (declaredTwice.length > 0) {
+        errors.push(`resource "${resource.resourceName}" of ${who} declares param(s) ${declaredTwice.join(', ')}, which the chain declares too: Cartographer uses the chain's default, never the resource's; declare each once`);
+      }
+      if (resource.props.ytt !== undefined && !resource.props.apiResource) {
+        errors.push(`resource "${resource.resourceName}" of ${who} has a ytt template, so what it stamps cannot be read: set its apiResource, which workloadRules() grants`);
+      }
       const { object, errors: resourceErrors } = this.#synthesize(resource);
       errors.push(...resourceErrors);
       const { apiVersion = '', kind, metadata } = (object ?? {}) as { apiVersion?: string; kind?: string; metadata?: { name?: string } };
@@ -256,7 +295,7 @@ export class SupplyChain extends Chart {
       if (earlier === undefined) stampedBy.set(key, resource.resourceName);
       else {
         errors.push(
-          `resources "${earlier}" and "${resource.resourceName}" of supply chain "${this.#supplyChain.name}" both stamp a ${kind} named ` +
+          `resources "${earlier}" and "${resource.resourceName}" of ${who} both stamp a ${kind} named ` +
             `${metadata?.name} for each Workload: give one another metadata.name, e.g. \`\${workload.name}-${resource.resourceName}\``,
         );
       }
@@ -294,24 +333,43 @@ export class SupplyChain extends Chart {
     for (const [inputs, output] of [[resource.props.images, 'image'], [resource.props.configs, 'config']] as const) {
       for (const [input, source] of Object.entries(inputs ?? {})) {
         if (!this.#resources.includes(source as SupplyChainResource) || source.output !== output) {
-          errors.push(`${who} takes ${output} input "${input}" from resource "${source.resourceName}", which is no ${output} resource of supply chain "${this.#supplyChain.name}"`);
+          errors.push(`${who} takes ${output} input "${input}" from resource "${source.resourceName}", which is no ${output} resource of supply chain "${this.supplyChainName}"`);
         }
       }
     }
     const owner = (address: string) => this.#resources.find((candidate) => candidate.hasAddress(address));
     for (const address of addressLabelsIn(objects[0])) {
-      if (!owner(address)) errors.push(`${who} selects pods labelled cdk8s.io/metadata.addr=${address}, which is the label of no resource's object in supply chain "${this.#supplyChain.name}"`);
+      if (!owner(address)) errors.push(`${who} selects pods labelled cdk8s.io/metadata.addr=${address}, which is the label of no resource's object in supply chain "${this.supplyChainName}"`);
     }
-    const object = replaceAddressLabels(objects[0], (address) => owner(address)?.podSelectorLabels ?? {});
+    const { value: object, unwritable } = writeNumberPlaceholders(replaceAddressLabels(objects[0], (address) => owner(address)?.podSelectorLabels ?? {}));
+    for (const number of unwritable) {
+      errors.push(
+        `${who} holds the number ${number}, which no placeholder can become: Cartographer substitutes a number placeholder as it stands, ` +
+          'so compute nothing from it and do not Number() a string placeholder; declare the param with a number default and use it as it is',
+      );
+    }
     errors.push(
       ...unprovidedPlaceholderErrors(
         object,
-        { params: Object.keys(resource.params), images: Object.keys(resource.images), configs: Object.keys(resource.configs) },
-        { kind, template: resource.templateName, resource: resource.resourceName, supplyChain: this.#supplyChain.name },
+        { params: [...Object.keys(resource.params), ...Object.keys(this.params)], images: Object.keys(resource.images), configs: Object.keys(resource.configs) },
+        { kind, template: resource.templateName, resource: resource.resourceName, supplyChain: this.supplyChainName },
       ),
     );
     return { object, errors };
   }
+}
+
+/** The names of the seed's templates come from SupplyChain props of their own, which a message names. */
+const SEED_TEMPLATE_NAME_PROPS: Record<string, string> = { [IMAGE_RESOURCE]: 'SupplyChain imageTemplateName', [DEPLOYER_RESOURCE]: 'SupplyChain deploymentTemplateName' };
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([key, value]) => b[key] === value);
+}
+
+/** Params as Cartographer lists them, each with its default. */
+function paramList(params: Params | undefined): { name: string; default: Params[string] }[] | undefined {
+  const entries = Object.entries(params ?? {});
+  return entries.length === 0 ? undefined : entries.map(([name, value]) => ({ name, default: value }));
 }
 
 function templateKind(output: ResourceOutput): TemplateKind {
@@ -328,58 +386,4 @@ function chainEntry(resource: SupplyChainResource): ClusterSupplyChainSpecResour
     images: inputs(resource.props.images),
     configs: inputs(resource.props.configs),
   };
-}
-
-/**
- * The Image to stamp, as ytt (Cartographer runs `ytt -f -` with the Workload and the params as data
- * values; `$(…)$` placeholders are not expanded in ytt templates). The seed's template read
- * `workload.spec.source.image`, which its Workload never set; instead a Workload's own `spec.image`
- * wins and otherwise the reference is `$(params.image_prefix)$$(workload.metadata.name)$`, a choice
- * plain `$(…)$` templates cannot express. ytt accepts only `#!` comments here.
- */
-function imageYtt(verification: ImageVerification | undefined): string {
-  return [
-    '#@ load("@ytt:data", "data")',
-    '#@ workload = data.values.workload',
-    '#! A Workload that names its image in spec.image gets that; otherwise the prefix param plus its name.',
-    `#@ image = workload.spec.image if hasattr(workload.spec, "image") else data.values.params.${IMAGE_PREFIX_PARAM} + workload.metadata.name`,
-    '---',
-    `apiVersion: ${IMAGE_API_VERSION}`,
-    `kind: ${IMAGE_KIND}`,
-    'metadata:',
-    '  name: #@ workload.metadata.name',
-    'spec:',
-    '  image: #@ image',
-    // JSON is YAML: the block as the admin wrote it, the same for every Workload.
-    ...(verification ? [`  verification: ${JSON.stringify(verification)}`] : []),
-    '',
-  ].join('\n');
-}
-
-/** The seed's Deployment: named, labelled and selected by the Workload's name, running the resolved digest. */
-function seedDeployment(resource: SupplyChainResource<'none', never, typeof IMAGE_INPUT>, props: DeploymentTemplateProps): void {
-  const labels = { app: workload.name };
-  new k8s.KubeDeployment(resource, 'Deployment', {
-    metadata: { name: workload.name, labels },
-    spec: {
-      replicas: props.replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: [
-            {
-              name: workload.name,
-              image: resource.images[IMAGE_INPUT],
-              ports: props.ports,
-              env: props.env,
-              resources: props.resources,
-              livenessProbe: props.livenessProbe,
-              readinessProbe: props.readinessProbe,
-            },
-          ],
-        },
-      },
-    },
-  });
 }

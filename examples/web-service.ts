@@ -4,8 +4,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { workload } from '../charts/placeholders.js';
-import { SupplyChain } from '../charts/supply-chain.js';
+import { SupplyChain, workload } from 'simple-supply-chain';
 
 export function webServiceSupplyChain(scope: Construct): SupplyChain {
   // The seed's chain without its Deployment: `image-builder` stamps an Image for each Workload.
@@ -14,20 +13,21 @@ export function webServiceSupplyChain(scope: Construct): SupplyChain {
     selector: { 'app.tanzu.vmware.com/workload-type': 'web-service' },
     imageTemplateName: 'web-service-image',
     deployer: false,
+    params: { port: 8080 }, // a chain param: every resource's object can use it
   });
 
   // A resource is the scope of the one object its template stamps; its inputs are earlier resources.
   const deployer = chain.addResource('deployer', {
     templateName: 'web-service-deployment',
-    params: { log_level: 'info' }, // a Workload sets its own with the param log_level
+    params: { log_level: 'info', replicas: 1 }, // a Workload sets its own with params of the same names
     images: { app: chain.imageBuilder },
   });
   const deployment = new kplus.Deployment(deployer, 'Deployment', {
-    replicas: 1,
+    replicas: deployer.params.replicas, // a number param, written as the whole field $(params.replicas)$
     containers: [
       {
         image: deployer.images.app, // the digest the image controller resolved
-        ports: [{ name: 'http', number: 8080 }],
+        ports: [{ name: 'http', number: chain.params.port }],
         envVariables: {
           APP_NAME: kplus.EnvValue.fromValue(workload.name),
           LOG_LEVEL: kplus.EnvValue.fromValue(deployer.params.log_level),
@@ -44,7 +44,7 @@ export function webServiceSupplyChain(scope: Construct): SupplyChain {
   const service = chain.addResource('service', { templateName: 'web-service-service' });
   new kplus.Service(service, 'Service', {
     selector: deployment,
-    ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+    ports: [{ name: 'http', port: 80, targetPort: chain.params.port }],
   });
 
   return chain;

@@ -3,7 +3,7 @@
 // refuses a chain Cartographer could not stamp.
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { workload } from '../../charts/placeholders.js';
 import { SupplyChain } from '../../charts/supply-chain.js';
 import { findOne, type Manifest } from './manifests.js';
@@ -70,6 +70,46 @@ describe('a resource', () => {
     const manifests = synth(chain);
     expect(findOne(manifests, 'ClusterConfigTemplate', 'settings').spec).toMatchObject({ configPath: '.data', template: { kind: 'ConfigMap' } });
     expect(findOne(manifests, 'ClusterSupplyChain', 'web').spec.resources[2].configs).toEqual([{ resource: 'settings', name: 'settings' }]);
+  });
+});
+
+describe('number params and chain params', () => {
+  it('write a number param as the whole-field placeholder, where cdk8s-plus wants a number', () => {
+    const chain = bareChain();
+    const deployer = chain.addResource('deployer', { params: { replicas: 2, port: 8080 }, images: { app: chain.imageBuilder } });
+    new kplus.Deployment(deployer, 'Deployment', {
+      replicas: deployer.params.replicas,
+      containers: [{ image: deployer.images.app, portNumber: deployer.params.port, args: [`--port=${deployer.params.port}`] }],
+    });
+    const { spec } = findOne(synth(chain), 'ClusterTemplate', 'deployer');
+    expect(spec.params).toEqual([
+      { name: 'replicas', default: 2 },
+      { name: 'port', default: 8080 },
+    ]);
+    expect(spec.template.spec.replicas).toBe('$(params.replicas)$');
+    const [container] = spec.template.spec.template.spec.containers;
+    // In a number field the placeholder is the whole field (Cartographer writes the number); in a string, its text.
+    expect(container.ports).toEqual([{ containerPort: '$(params.port)$' }]);
+    expect(container.startupProbe.tcpSocket.port).toBe('$(params.port)$');
+    expect(container.args).toEqual(['--port=$(params.port)$']);
+  });
+
+  it('declare chain params on the ClusterSupplyChain, for every resource to read', () => {
+    const chain = new SupplyChain(Testing.app(), 'web', { name: 'web', deployer: false, params: { port: 8080, team: 'payments' } });
+    const deployer = chain.addResource('deployer', { images: { app: chain.imageBuilder } });
+    new kplus.Deployment(deployer, 'Deployment', { containers: [{ image: deployer.images.app, ports: [{ number: chain.params.port }] }] });
+    const service = chain.addResource('service');
+    new kplus.Service(service, 'Service', { metadata: { labels: { team: chain.params.team } }, ports: [{ port: 80, targetPort: chain.params.port }] });
+    const manifests = synth(chain);
+    expect(findOne(manifests, 'ClusterSupplyChain', 'web').spec.params).toEqual([
+      { name: 'port', default: 8080 },
+      { name: 'team', default: 'payments' },
+    ]);
+    expect(findOne(manifests, 'ClusterTemplate', 'deployer').spec.template.spec.template.spec.containers[0].ports).toEqual([{ containerPort: '$(params.port)$' }]);
+    const serviceTemplate = findOne(manifests, 'ClusterTemplate', 'service').spec;
+    expect(serviceTemplate.params).toBeUndefined();
+    expect(serviceTemplate.template.metadata.labels).toEqual({ team: '$(params.team)$' });
+    expect(serviceTemplate.template.spec.ports[0].targetPort).toBe('$(params.port)$');
   });
 });
 
@@ -178,5 +218,19 @@ describe('the types', () => {
     // @ts-expect-error a config resource is no image input
     chain.addResource('wrong', { images: { app: settings } });
     expect([deployer.params.log_level, deployer.images.app]).toEqual(['$(params.log_level)$', '$(images.app.image)$']);
+  });
+
+  it('type a param as a number where its default is a number, and as a string otherwise', () => {
+    const chain = new SupplyChain(Testing.app(), 'web', { name: 'web', deployer: false, params: { port: 8080, team: 'payments' } });
+    const deployer = chain.addResource('deployer', { params: { replicas: 1, log_level: 'info' } });
+    expectTypeOf(deployer.params.replicas).toEqualTypeOf<number>();
+    expectTypeOf(deployer.params.log_level).toEqualTypeOf<string>();
+    expectTypeOf(chain.params.port).toEqualTypeOf<number>();
+    expectTypeOf(chain.params.team).toEqualTypeOf<string>();
+    // @ts-expect-error a string param where a number is wanted
+    new kplus.Deployment(deployer, 'Deployment', { replicas: deployer.params.log_level, containers: [{ image: 'nginx' }] });
+    // @ts-expect-error a chain param the chain does not declare
+    void chain.params.replicas;
+    expect(typeof deployer.params.replicas).toBe('number');
   });
 });

@@ -2,12 +2,11 @@
 // dist/, each Workload labelled `workload-type: web-service` gets its Image, a Deployment running the
 // digest the controller resolved, and a Service in front of that Deployment. Two Workloads in one
 // namespace show why cdk8s-plus's address label had to go: each Service selects its own Workload's pods
-// and not the other's. There is no kubelet, so the pods stay Pending; the ReplicaSets still create them,
-// and which of them each Service selects is what the API server answers.
+// and not the other's, and that a number param reaches the Deployment as a number. There is no kubelet,
+// so the pods stay Pending; the ReplicaSets still create them, and which of them each Service selects is
+// what the API server answers.
 import { Testing } from 'cdk8s';
-import { ApiResource } from 'cdk8s-plus-27';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_GROUP, IMAGE_PLURAL } from '../../controller/src/api/image.js';
 import { DemoWorkload } from '../../charts/demo-workload.js';
 import { webServiceSupplyChain } from '../../examples/web-service.js';
 import { parseManifests, type Manifest } from '../charts/manifests.js';
@@ -27,18 +26,15 @@ const podsSelectedBy = async (selector: Record<string, string>): Promise<string[
   return names.split(' ').filter(Boolean).sort();
 };
 
-/** The example chain, and a web-service Workload `hello` with a ServiceAccount that may stamp what it stamps. */
+/**
+ * The example chain, and a web-service Workload `hello` with a ServiceAccount whose Role the chain derives:
+ * it may stamp what the chain stamps, and nothing else.
+ */
 function manifests(imagePrefix: string): { chain: string; workload: Manifest[] } {
   const chainApp = Testing.app();
-  webServiceSupplyChain(chainApp);
+  const supplyChain = webServiceSupplyChain(chainApp);
   const workloadApp = Testing.app();
-  new DemoWorkload(workloadApp, 'hello', {
-    namespace: NAMESPACE,
-    name: 'hello',
-    labels: { 'app.tanzu.vmware.com/workload-type': 'web-service' },
-    imagePrefix,
-    stampedResources: [ApiResource.DEPLOYMENTS, ApiResource.SERVICES, ApiResource.custom({ apiGroup: IMAGE_GROUP, resourceType: IMAGE_PLURAL })],
-  });
+  new DemoWorkload(workloadApp, 'hello', { supplyChain, namespace: NAMESPACE, name: 'hello', imagePrefix });
   return { chain: chainApp.synthYaml(), workload: parseManifests(workloadApp.synthYaml()) };
 }
 
@@ -52,12 +48,12 @@ beforeAll(async () => {
   const { chain, workload } = manifests(prefix);
   await system.apply(chain);
   for (const object of workload) await system.apply(object);
-  // A second Workload like the first, whose own log_level param overrides the template's default.
+  // A second Workload like the first, whose own log_level and replicas params override the template's defaults.
   const hello = workload.find((object) => object.kind === 'Workload')!;
   await system.apply({
     ...hello,
     metadata: { ...hello.metadata, name: 'bye' },
-    spec: { ...hello.spec, params: [...hello.spec.params, { name: 'log_level', value: 'debug' }] },
+    spec: { ...hello.spec, params: [...hello.spec.params, { name: 'log_level', value: 'debug' }, { name: 'replicas', value: 2 }] },
   });
 }, 120_000);
 
@@ -70,7 +66,9 @@ describe('the web-service supply chain from examples/', () => {
       { name: 'APP_NAME', value: 'hello' },
       { name: 'LOG_LEVEL', value: 'info' },
     ]);
+    // The number params' whole-field placeholders, $(params.port)$ and $(params.replicas)$, became numbers.
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.selector.matchLabels).toEqual({ 'carto.run/workload-name': 'hello', 'carto.run/resource-name': 'deployer' });
     expect(deployment.metadata.ownerReferences).toContainEqual(expect.objectContaining({ kind: 'Workload', name: 'hello' }));
   });
@@ -94,20 +92,21 @@ describe('the web-service supply chain from examples/', () => {
     await waitForDeployedImage(system, 'bye', `${prefix}bye@${digests.bye}`, { namespace: NAMESPACE, timeoutMs: 60_000 });
     const bye = await get('deployment', 'bye');
     expect(bye.spec.template.spec.containers[0].env).toContainEqual({ name: 'LOG_LEVEL', value: 'debug' });
+    expect(bye.spec.replicas).toBe(2);
     const services = {
       hello: (await get('service', 'hello')).spec.selector,
       bye: (await waitFor('Service web/bye', () => get('service', 'bye'), { timeoutMs: 60_000 })).spec.selector,
     };
     expect(services.bye).toEqual({ 'carto.run/workload-name': 'bye', 'carto.run/resource-name': 'deployer' });
 
-    // The ReplicaSets create one Pending pod each; each Service selects its own Workload's and only that.
-    for (const name of ['hello', 'bye'] as const) {
-      const pods = await waitFor(`a pod of Deployment web/${name}`, async () => {
+    // The ReplicaSets create their Workload's replicas, Pending; each Service selects its own Workload's pods and only those.
+    for (const [name, replicas] of [['hello', 1], ['bye', 2]] as const) {
+      const pods = await waitFor(`${replicas} pod(s) of Deployment web/${name}`, async () => {
         const selected = await podsSelectedBy(services[name]);
-        return selected.length > 0 && selected;
+        return selected.length >= replicas && selected;
       }, { timeoutMs: 60_000 });
-      expect(pods).toHaveLength(1);
-      expect(pods[0]).toMatch(new RegExp(`^${name}-[a-z0-9]+-[a-z0-9]+$`));
+      expect(pods).toHaveLength(replicas);
+      for (const pod of pods) expect(pod).toMatch(new RegExp(`^${name}-[a-z0-9]+-[a-z0-9]+$`));
     }
   });
 });

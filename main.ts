@@ -1,8 +1,8 @@
+// The seed's cluster, one chart per file in dist/, as a user's cdk8s app writes it (the README's three
+// lines): configuration is decided here and nowhere else, by the props addSeedCharts passes to each chart.
 import { App } from 'cdk8s';
-import { addSeedCharts } from './charts/seed.js';
+import { addSeedCharts } from 'simple-supply-chain';
 
-// The demo's cluster with the seed's defaults, one chart per file in dist/. Configuration is decided
-// here and nowhere else: pass props to the charts to change it (see the README's Customizing).
 const app = new App();
 addSeedCharts(app);
 app.synth();

@@ -1,16 +1,17 @@
 // The README's customization example is the real example: each code block the README marks with
-// `<!-- examples/… -->` is that file, byte for byte, so what readers copy compiles (typecheck), synthesizes
-// and is snapshot-tested (examples/web-service.test.ts) and applied to real Cartographer (test/e2e/web-service).
+// `<!-- examples/… -->` (or `<!-- main.ts -->`) is that file, byte for byte, so what readers copy compiles (typecheck), synthesizes
+// and is snapshot-tested (examples/web-service.test.ts) and applied to real Cartographer (test/e2e/web-service);
+// main.ts and web-service.ts are what the package test runs in a fresh user's app (test/integration/package).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot } from './manifests.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-const blocks = [...readme.matchAll(/^<!-- (examples\/\S+) -->\n```ts\n([\s\S]*?)^```$/gm)].map(([, path, code]) => ({ path, code }));
+const blocks = [...readme.matchAll(/^<!-- ((?:examples\/)?\S+\.ts) -->\n```ts\n([\s\S]*?)^```$/gm)].map(([, path, code]) => ({ path, code }));
 
 it('marks the example and its test in Customizing', () => {
-  expect(blocks.map(({ path }) => path)).toEqual(['examples/web-service.ts', 'examples/web-service.test.ts']);
+  expect(blocks.map(({ path }) => path)).toEqual(['main.ts', 'examples/web-service.ts', 'examples/web-service.test.ts']);
 });
 
 it.each(blocks)('shows $path exactly as it is', ({ path, code }) => {

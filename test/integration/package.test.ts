@@ -32,20 +32,9 @@ beforeAll(async () => {
 
   await cp(join(repoRoot, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json'), join(app, 'tsconfig.json'));
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }, null, 2));
-  // The README's three lines: the seed's cluster.
-  await writeFile(
-    join(app, 'main.ts'),
-    [
-      "import { App } from 'cdk8s';",
-      "import { addSeedCharts } from 'simple-supply-chain';",
-      '',
-      'const app = new App();',
-      'addSeedCharts(app);',
-      'app.synth();',
-      '',
-    ].join('\n'),
-  );
-  // The README's customized chain, the example file as it is, in an app of its own.
+  // The README's three lines, this repository's main.ts, as the app's; and its customized chain, the
+  // example file as it is, in an app of its own.
+  await cp(join(repoRoot, 'main.ts'), join(app, 'main.ts'));
   await cp(join(repoRoot, 'examples/web-service.ts'), join(app, 'web-service.ts'));
   await writeFile(
     join(app, 'web-service-main.ts'),

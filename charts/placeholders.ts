@@ -76,13 +76,13 @@ export function numberPlaceholder(path: string): number {
  * The value with each number placeholder written as its `$(…)$`, and the numbers it holds that no
  * placeholder can become: NaN (`Number()` of a placeholder string) and arithmetic on a number placeholder.
  */
-export function writeNumberPlaceholders(value: unknown): { value: unknown; unwritable: number[] } {
-  const unwritable: number[] = [];
+export function writeNumberPlaceholders(value: unknown): { value: unknown; unsubstitutable: number[] } {
+  const unsubstitutable: number[] = [];
   const write = (node: unknown): unknown => {
     if (typeof node === 'number') {
       const tag = numberPlaceholders.get(node);
       if (tag !== undefined) return tag;
-      if (Number.isNaN(node) || Math.abs(node) >= NUMBER_PLACEHOLDER_FLOOR) unwritable.push(node);
+      if (Number.isNaN(node) || Math.abs(node) >= NUMBER_PLACEHOLDER_FLOOR) unsubstitutable.push(node);
       return node;
     }
     if (typeof node === 'string') return node.replace(/(?<!\d)\d{16}(?!\d)/g, (digits) => numberPlaceholders.get(Number(digits)) ?? digits);
@@ -90,5 +90,5 @@ export function writeNumberPlaceholders(value: unknown): { value: unknown; unwri
     if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, write(item)]));
     return node;
   };
-  return { value: write(value), unwritable };
+  return { value: write(value), unsubstitutable };
 }

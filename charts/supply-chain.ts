@@ -341,8 +341,8 @@ export class SupplyChain<CP extends Params = {}> extends Chart {
     for (const address of addressLabelsIn(objects[0])) {
       if (!owner(address)) errors.push(`${who} selects pods labelled cdk8s.io/metadata.addr=${address}, which is the label of no resource's object in supply chain "${this.supplyChainName}"`);
     }
-    const { value: object, unwritable } = writeNumberPlaceholders(replaceAddressLabels(objects[0], (address) => owner(address)?.podSelectorLabels ?? {}));
-    for (const number of unwritable) {
+    const { value: object, unsubstitutable } = writeNumberPlaceholders(replaceAddressLabels(objects[0], (address) => owner(address)?.podSelectorLabels ?? {}));
+    for (const number of unsubstitutable) {
       errors.push(
         `${who} holds the number ${number}, which no placeholder can become: Cartographer substitutes a number placeholder as it stands, ` +
           'so compute nothing from it and do not Number() a string placeholder; declare the param with a number default and use it as it is',

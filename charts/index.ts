@@ -21,3 +21,6 @@ export {
   type SupplyChainResourceProps,
 } from './supply-chain-resource.js';
 export * as carto from '../imports/carto.run.js';
+// The Image API the controller owns: its names, and its types (written out in the package's .d.ts).
+export { IMAGE_API_VERSION, IMAGE_GROUP, IMAGE_KIND, IMAGE_PLURAL } from '../controller/src/api/image.js';
+export type { Image, ImageSpec, ImageStatus, ImageVerification, VerificationAuthority } from '../controller/src/api/image.js';

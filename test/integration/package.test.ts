@@ -116,7 +116,7 @@ describe('the packed package in a fresh cdk8s TypeScript app', () => {
   });
 
   it('imports by name from an ES module as well', async () => {
-    const names = ['SupplyChain', 'SupplyChainResource', 'ImageController', 'ImageCrd', 'DemoWorkload', 'addSeedCharts', 'workload', 'carto'];
+    const names = ['SupplyChain', 'SupplyChainResource', 'ImageController', 'ImageCrd', 'DemoWorkload', 'addSeedCharts', 'workload', 'carto', 'IMAGE_KIND'];
     const script = `import * as library from 'simple-supply-chain'; console.log(JSON.stringify(${JSON.stringify(names)}.filter((name) => library[name] === undefined)));`;
     expect(JSON.parse(await run('node', ['--input-type=module', '-e', script], { cwd: app, env }))).toEqual([]);
   });

@@ -18,6 +18,7 @@ import { SupplyChainSystem } from '../test/support/supply-chain-system.js';
 import { measureDedup } from './dedup.js';
 import { measureLatency } from './latency.js';
 import { measurePeer, PEER_GOAL_KEYS, PEER_RATIO_KEYS, type PeerReport } from './peer.js';
+import { controllerRuntime, describeRuntime, type ControllerRuntime } from './runtime.js';
 import { measureScale } from './scale.js';
 import { AdminApi, Cleanup, loadAverage, type BenchOptions, type Figure } from './support.js';
 import { measureThroughput } from './throughput.js';
@@ -49,10 +50,20 @@ async function main(argv: string[]): Promise<number> {
   const only = onlyArg?.slice('--only='.length).split(',');
   const peerArg = argv.find((arg) => arg.startsWith('--peer='));
   const peer = peerArg?.slice('--peer='.length) ?? 'flux';
-  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg) && arg !== onlyArg && arg !== peerArg);
+  let runtime: ControllerRuntime;
+  let runtimeArgs: string[];
+  try {
+    ({ runtime, consumed: runtimeArgs } = controllerRuntime(argv));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  const unknown = argv.filter((arg) => !['--quick', '--json'].includes(arg) && arg !== onlyArg && arg !== peerArg && !runtimeArgs.includes(arg));
   const bad = [...(only?.filter((name) => !(MEASUREMENTS as readonly string[]).includes(name)) ?? []), ...(PEERS.includes(peer) ? [] : [peerArg!])];
   if (unknown.length > 0 || bad.length > 0) {
-    console.error(`usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}]  (unknown: ${[...unknown, ...bad].join(' ')})`);
+    console.error(
+      `usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}] [-- --node=<x.y.z>] [-- --node-options="…"] [-- --controller-env=NAME=VALUE]  (unknown: ${[...unknown, ...bad].join(' ')})`,
+    );
     return 2;
   }
   /** Why a key has no figure: left out by a flag, or a failure (reported above it). */
@@ -64,10 +75,11 @@ async function main(argv: string[]): Promise<number> {
   const began = performance.now();
   const options: BenchOptions = {
     quick,
+    runtime,
     progress: (message) => console.error(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${message}`),
   };
   const machine = { nproc: availableParallelism(), loadAverage1mAtStart: loadAverage() };
-  options.progress(`${quick ? 'quick' : 'full'} run; ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart}`);
+  options.progress(`${quick ? 'quick' : 'full'} run; ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart}; ${describeRuntime(runtime)}`);
 
   const cleanup = new Cleanup();
   let interruptedBy: NodeJS.Signals | undefined;
@@ -108,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     if (runs('throughput')) await attempt(['throughput_ratio'], () => measureThroughput(registry.host, layouts('throughput'), options));
 
     options.progress('starting the control plane, kubectl apply -f dist/, and the notifying registry');
-    const system = new SupplyChainSystem({ cartographer: false, registryPort: 0, startController: false, notifications: true });
+    const system = new SupplyChainSystem({ cartographer: false, registryPort: 0, startController: false, notifications: true, controllerRuntime: runtime });
     cleanup.add('control plane, controllers and registry', () => system.stop());
     await system.start();
     const api = new AdminApi(system.controlPlane.kubeconfig);
@@ -142,10 +154,10 @@ async function main(argv: string[]): Promise<number> {
   );
   const elapsedS = Math.round((performance.now() - began) / 1000);
   const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };
-  console.log(table(ordered, quick, machineAtEnd));
+  console.log(table(ordered, quick, machineAtEnd, runtime));
   if (peerReport) console.log(`\n${peerReport.table}`);
   if (json) {
-    const report: Record<string, unknown> = { quick, machine: machineAtEnd };
+    const report: Record<string, unknown> = { quick, machine: machineAtEnd, runtime: { node: runtime.version, nodeOptions: runtime.nodeOptions, env: runtime.env } };
     for (const figure of ordered) report[figure.key] = figure.value;
     if (runs('peer')) for (const key of PEER_RATIO_KEYS) report[key] = peerReport?.ratios[key] ?? null;
     report.met = Object.fromEntries(ordered.filter((f) => f.met !== undefined).map((f) => [f.key, f.met]));
@@ -158,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
   return failures.length > 0 ? 1 : 0;
 }
 
-function table(figures: Figure[], quick: boolean, machine: Record<string, number>): string {
+function table(figures: Figure[], quick: boolean, machine: Record<string, number>, runtime: ControllerRuntime): string {
   const rows = figures.map((f) => [
     f.key,
     f.value === null ? '—' : `${f.value}${f.unit ? ` ${f.unit}` : ''}`,
@@ -172,6 +184,7 @@ function table(figures: Figure[], quick: boolean, machine: Record<string, number
   const notes = figures.filter((f) => f.notes).map((f) => `  ${f.key}: ${f.notes}`);
   return [
     `simple-supply-chain benchmarks (${quick ? 'quick: scaled-down sizes, see "how"' : 'full run'}); ${machine.nproc} cores, 1-minute load ${machine.loadAverage1mAtStart} at start, ${machine.loadAverage1mAtEnd} at end, ${machine.elapsedS} s`,
+    describeRuntime(runtime),
     '',
     line(header),
     line(widths.map((w) => '-'.repeat(w))),

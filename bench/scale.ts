@@ -5,8 +5,8 @@
  * schedule-lag histogram, cpu_core_at_1000_per_s from /proc/<pid>/stat, and idle_api_writes_per_check
  * from the API server's own request counters while no digest moves.
  */
-import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
 import type { SupplyChainSystem } from '../test/support/supply-chain-system.js';
+import { describeRuntime } from './runtime.js';
 import {
   controllerMetrics,
   controllerPid,
@@ -34,7 +34,7 @@ const INTERVAL_S = 10;
 const IMAGES_PER_TAG_AT_LARGEST = 10;
 const MiB = 1024 * 1024;
 
-export async function measureScale(system: SupplyChainSystem, api: AdminApi, registryHost: string, layoutDir: string, { quick, progress }: BenchOptions): Promise<Figure[]> {
+export async function measureScale(system: SupplyChainSystem, api: AdminApi, registryHost: string, layoutDir: string, { quick, progress, runtime }: BenchOptions): Promise<Figure[]> {
   const [small, medium, large] = quick ? [200, 1_000, 2_000] : [1_000, 5_000, 10_000];
   const windowS = quick ? 15 : 60;
   const tags = large / IMAGES_PER_TAG_AT_LARGEST;
@@ -117,7 +117,7 @@ export async function measureScale(system: SupplyChainSystem, api: AdminApi, reg
           rssMedium / MiB <= 80
             ? undefined
             : `of ${mib(rssMedium)}: ${mib(fileBacked)} file-backed (the node binary), V8 heap ${mib(heapTotal)} reserved / ${mib(heapUsed)} used ` +
-              `incl. uncollected garbage, the rest native (malloc); NODE_OPTIONS ${CONTROLLER_NODE_OPTIONS}`,
+              `incl. uncollected garbage, the rest native (malloc); ${describeRuntime(runtime)}`,
         details: { images: medium, rssMiBAtSmall: round(rssSmall / MiB, 1), small, rssFileMiB: round(fileBacked / MiB, 1), heapUsedMiB: round(heapUsed / MiB, 1), heapTotalMiB: round(heapTotal / MiB, 1) },
       },
       {
@@ -162,7 +162,7 @@ export async function measureScale(system: SupplyChainSystem, api: AdminApi, reg
           checksPerSecond: round(checksPerSecond, 1),
           registryRequestsPerSecond: round(registryRequests / seconds, 1),
           rssMiB: round(rssBytes(pid) / MiB, 1),
-          // What CONTROLLER_NODE_OPTIONS' old-space limit is sized against.
+          // What the old-space limit of the node options is sized against.
           heapUsedMiB: round(sum(after.metrics, 'nodejs_heap_size_used_bytes') / MiB, 1),
           heapTotalMiB: round(sum(after.metrics, 'nodejs_heap_size_total_bytes') / MiB, 1),
         },

@@ -9,11 +9,14 @@ import { MANIFEST_ACCEPT } from '../controller/src/registry/manifest.js';
 import { pushImage, writeImageLayout } from '../test/support/oci.js';
 import { controllerBundle } from '../test/support/supply-chain-system.js';
 import { waitFor } from '../test/support/wait.js';
+import type { ControllerRuntime } from './runtime.js';
 
 export { waitFor };
 
 export interface BenchOptions {
   quick: boolean;
+  /** What the controller runs on (bench/runtime.ts). */
+  runtime: ControllerRuntime;
   /** Progress lines go to stderr, so stdout holds only the table (and the JSON line). */
   progress: (message: string) => void;
 }

@@ -60,6 +60,11 @@ export interface SupplyChainSystemOptions {
    * the Deployment reads. @default false
    */
   node?: boolean;
+  /**
+   * The node binary, NODE_OPTIONS and extra environment of the controller processes (the bench runs the
+   * image's node release with it). @default the host's node (process.execPath) with CONTROLLER_NODE_OPTIONS
+   */
+  controllerRuntime?: { node: string; nodeOptions: string; env?: Record<string, string> };
 }
 
 export interface ControllerProcessOptions {
@@ -120,6 +125,7 @@ export class SupplyChainSystem {
       startController: options.startController ?? true,
       registryPort: options.registryPort ?? SEED_REGISTRY_PORT,
       node: options.node ?? false,
+      controllerRuntime: options.controllerRuntime ?? { node: process.execPath, nodeOptions: CONTROLLER_NODE_OPTIONS },
     };
   }
 
@@ -156,7 +162,7 @@ export class SupplyChainSystem {
     const url = `http://127.0.0.1:${port}`;
     const process_ = this.controlPlane.startProcess({
       name: options.name ?? 'image-controller',
-      command: process.execPath,
+      command: this.options.controllerRuntime.node,
       args: [
         controllerBundle,
         'run',
@@ -167,7 +173,7 @@ export class SupplyChainSystem {
         ...(options.args ?? this.options.controllerArgs),
       ],
       // The node options it ships with (not the test runner's own NODE_OPTIONS), so tests and benchmarks see its real heap.
-      env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS, POD_NAMESPACE: this.identity.namespace },
+      env: { ...process.env, ...this.options.controllerRuntime.env, NODE_OPTIONS: this.options.controllerRuntime.nodeOptions, POD_NAMESPACE: this.identity.namespace },
     });
     const running = { process: process_, url };
     if (options.waitReady ?? true) await this.waitControllerReady(running);

@@ -44,3 +44,11 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * lru-cache's options that make it read `clock` for its TTLs. `ttlResolution: 0`: it otherwise keeps one
+ * `now()` for a millisecond behind a real timer, which a test's hand-driven clock outruns.
+ */
+export function lruClock(clock: Pick<Clock, 'now'>): { perf: Pick<Clock, 'now'>; ttlResolution: 0 } {
+  return { perf: clock, ttlResolution: 0 };
+}

@@ -7,6 +7,9 @@
  * Keys come from what tenants write (references, credentials), so what is kept is bounded in both size
  * and age: answers are kept in the order their requests started, the oldest go first once there are
  * `maxEntries`, and none outlives `maxAgeMs`. A forgotten answer costs one more request, never a wrong one.
+ *
+ * Written here rather than with lru-cache (which the controller's other caches use): whether an answer
+ * serves is decided per asker (`notBefore`), not by one age per entry.
  */
 import type { Clock } from './clock.js';
 

@@ -10,9 +10,9 @@
  * why they are unusable. The cache is bounded in entries, bytes and age.
  */
 import type { V1Secret } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { imageNamespace, type Image } from '../api/image.js';
-import { BoundedCache } from '../bounded-cache.js';
-import type { Clock } from '../clock.js';
+import { lruClock, type Clock } from '../clock.js';
 import { CredentialsError, credentialsFor, parseDockerConfig, type DockerConfig, type RegistryCredentials } from '../registry/index.js';
 import type { ObjectReader } from './api.js';
 import { apiStatus } from './client.js';
@@ -52,18 +52,27 @@ type Outcome = { value: unknown; size: number } | { error: CredentialsError; siz
  */
 export class RegistryAccessCache {
   readonly #reader: ObjectReader;
-  readonly #outcomes: BoundedCache<string, Outcome>;
-  /** Reads in flight, shared by every Image asking meanwhile; as many as checks run at once. */
-  readonly #pending = new Map<string, Promise<unknown>>();
+  /** Outcomes by what was read; a read in flight is shared by every Image asking meanwhile (lru-cache's fetch). */
+  readonly #outcomes: LRUCache<string, Outcome, () => Promise<unknown>>;
 
   constructor(options: RegistryAccessCacheOptions) {
     this.#reader = options.reader;
-    this.#outcomes = new BoundedCache({
-      maxEntries: options.maxEntries ?? 4096,
+    this.#outcomes = new LRUCache({
+      max: options.maxEntries ?? 4096,
       maxSize: options.maxBytes ?? 4 * 1024 * 1024,
-      sizeOf: (outcome) => outcome.size,
-      maxAgeMs: options.ttlMs,
-      clock: options.clock,
+      sizeCalculation: (outcome) => outcome.size,
+      ttl: options.ttlMs,
+      ...lruClock(options.clock),
+      // A CredentialsError is an outcome, kept and thrown like a value; any other failure is not kept.
+      fetchMethod: async (key, _stale, { context: read }) => {
+        try {
+          const value = await read();
+          return { value, size: key.length + sizeOf(value) };
+        } catch (error) {
+          if (!(error instanceof CredentialsError)) throw error;
+          return { error, size: key.length + error.message.length };
+        }
+      },
     });
   }
 
@@ -102,32 +111,11 @@ export class RegistryAccessCache {
     return ((await this.#cached(`data/${namespace}/${name}`, read)) as Record<string, string> | null) ?? undefined;
   }
 
-  /** The outcome for `key`, read at most once per ttl; a CredentialsError is kept and thrown like a value. */
+  /** The outcome for `key`, read at most once per ttl (one larger than the whole budget is read each time). */
   async #cached(key: string, read: () => Promise<unknown>): Promise<unknown> {
-    const outcome = this.#outcomes.get(key);
-    if (outcome !== undefined) {
-      if ('error' in outcome) throw outcome.error;
-      return outcome.value;
-    }
-    let pending = this.#pending.get(key);
-    if (pending === undefined) {
-      pending = read()
-        .then(
-          (value) => this.#outcomes.set(key, { value, size: key.length + sizeOf(value) }),
-          (error: unknown) => {
-            if (!(error instanceof CredentialsError)) throw error;
-            this.#outcomes.set(key, { error, size: key.length + error.message.length });
-          },
-        )
-        .finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    await pending;
-    const settled = this.#outcomes.get(key);
-    // Not kept (larger than the whole budget): read again, uncached, for this caller.
-    if (settled === undefined) return read();
-    if ('error' in settled) throw settled.error;
-    return settled.value;
+    const outcome = (await this.#outcomes.fetch(key, { context: read }))!;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
   }
 
   async #readCredentials(namespace: string, name: string, origin: string, registry: string): Promise<RegistryCredentials | undefined> {

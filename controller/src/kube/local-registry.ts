@@ -5,9 +5,9 @@
  * wins. The Image's status still names the registry as written, which is what the kubelet pulls.
  */
 import { load as loadYaml } from 'js-yaml';
-import type { Clock } from '../clock.js';
+import { LRUCache } from 'lru-cache';
+import { lruClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { SharedRequests } from '../shared-requests.js';
 import { LOCAL_REGISTRY_HOSTING, type ObjectReader } from './api.js';
 
 /** KEP-1755's `localRegistryHosting.v1`. */
@@ -59,19 +59,25 @@ export interface RegistryEndpointsOptions {
 
 export class RegistryEndpoints {
   readonly #options: RegistryEndpointsOptions;
-  readonly #hosting: SharedRequests<LocalRegistryHosting | undefined>;
+  /** The ConfigMap as last read (wrapped: a missing one is an answer too), and a read in flight shared. */
+  readonly #hosting: LRUCache<'hosting', { hosting: LocalRegistryHosting | undefined }>;
 
   constructor(options: RegistryEndpointsOptions) {
     this.#options = options;
-    this.#hosting = new SharedRequests(options.clock);
+    this.#hosting = new LRUCache({
+      max: 1,
+      ttl: options.refreshMs ?? 5 * 60_000,
+      ...lruClock(options.clock),
+      fetchMethod: async () => ({ hosting: await this.#readHosting() }),
+    });
   }
 
   /** The host[:port] to contact for `registry`, or undefined to contact it as named. */
   async endpointFor(registry: string): Promise<string | undefined> {
-    const { aliases, inCluster, clock, refreshMs = 5 * 60_000 } = this.#options;
+    const { aliases, inCluster } = this.#options;
     const alias = aliases.get(registry.toLowerCase());
     if (alias || !inCluster) return alias;
-    const hosting = await this.#hosting.run('hosting', clock.now() - refreshMs, () => this.#readHosting());
+    const { hosting } = (await this.#hosting.fetch('hosting'))!;
     if (!hosting?.host || hosting.host.toLowerCase() !== registry.toLowerCase()) return undefined;
     return hosting.hostFromClusterNetwork ?? hosting.hostFromContainerRuntime;
   }

@@ -97,25 +97,37 @@ describe('parseTokenResponse', () => {
 describe('TokenCache', () => {
   const challenge: AuthChallenge = { scheme: 'bearer', params: { realm: 'https://t', service: 's' } };
 
+  // lru-cache's TTL: an entry is stale once more than its ttl has passed since it was set.
+  const issuedAt = Date.parse('2026-01-01T00:00:00Z');
+
   it('keeps a token until ten seconds before it expires', () => {
-    let now = 0;
+    let now = issuedAt;
     const cache = new TokenCache({ now: () => now });
     const key = TokenCache.key(challenge, 'repository:a:pull', undefined);
     cache.set(key, { token: 't', expiresInSeconds: 60 });
-    now = 49_999;
+    now = issuedAt + 50_000;
     expect(cache.get(key)).toBe('t');
-    now = 50_000;
+    now = issuedAt + 50_001;
     expect(cache.get(key)).toBeUndefined();
   });
 
   it('keeps a short-lived token for half its life', () => {
-    let now = 0;
+    let now = issuedAt;
     const cache = new TokenCache({ now: () => now });
     const key = TokenCache.key(challenge, 'repository:a:pull', undefined);
     cache.set(key, { token: 't', expiresInSeconds: 4 });
-    now = 1_999;
+    now = issuedAt + 2_000;
     expect(cache.get(key)).toBe('t');
-    now = 2_000;
+    now = issuedAt + 2_001;
+    expect(cache.get(key)).toBeUndefined();
+  });
+
+  it('keeps no token longer than an hour, whatever the registry says', () => {
+    let now = issuedAt;
+    const cache = new TokenCache({ now: () => now });
+    const key = TokenCache.key(challenge, 'repository:a:pull', undefined);
+    cache.set(key, { token: 't', expiresInSeconds: 999_999_999 });
+    now = issuedAt + 3_600_001;
     expect(cache.get(key)).toBeUndefined();
   });
 

@@ -3,8 +3,8 @@
  * token spec (docs/spec/auth/token.md) with tokens cached until shortly before they expire.
  */
 import { createHash } from 'node:crypto';
-import { BoundedCache } from '../bounded-cache.js';
-import type { Clock } from '../clock.js';
+import { LRUCache } from 'lru-cache';
+import { lruClock, type Clock } from '../clock.js';
 import type { RegistryCredentials } from './docker-config.js';
 
 /**
@@ -162,15 +162,15 @@ const EXPIRY_MARGIN_MS = 10_000;
  * count, bytes and age (a registry controls all three).
  */
 export class TokenCache {
-  readonly #tokens: BoundedCache<string, string>;
+  readonly #tokens: LRUCache<string, string>;
 
   constructor(clock: Pick<Clock, 'now'> = { now: Date.now }) {
-    this.#tokens = new BoundedCache({
-      maxEntries: MAX_TOKENS,
+    this.#tokens = new LRUCache({
+      max: MAX_TOKENS,
       maxSize: MAX_TOKEN_CACHE_BYTES,
-      sizeOf: (token) => token.length,
-      maxAgeMs: MAX_TOKEN_AGE_MS,
-      clock,
+      sizeCalculation: (token) => Math.max(1, token.length),
+      ttl: MAX_TOKEN_AGE_MS,
+      ...lruClock(clock),
     });
   }
 
@@ -191,7 +191,8 @@ export class TokenCache {
     const lifetimeMs = issued.expiresInSeconds * 1000;
     // Short-lived tokens keep at least half their life rather than expiring on arrival.
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
-    this.#tokens.set(key, issued.token, lifetimeMs - margin);
+    // The registry says how long: never longer than MAX_TOKEN_AGE_MS, and a token too large for the budget is not kept.
+    this.#tokens.set(key, issued.token, { ttl: Math.max(1, Math.min(MAX_TOKEN_AGE_MS, lifetimeMs - margin)) });
   }
 
   get size(): number {

@@ -4,14 +4,14 @@
  * the registry policy and transport) and opens a CheckSession for each check.
  *
  * Everything here that a registry can make grow (pools per origin it redirects to, challenges, tokens,
- * endpoints found to speak HTTP) lives in a BoundedCache, and every body and header it sends is read
+ * endpoints found to speak HTTP) lives in a bounded LRUCache (lru-cache), and every body and header it sends is read
  * only up to a limit: a hostile registry costs the controller a bounded amount of memory and time.
  */
 import { createHash } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, type buildConnector } from 'undici';
-import { BoundedCache } from '../bounded-cache.js';
-import { systemClock, type Clock } from '../clock.js';
+import { LRUCache } from 'lru-cache';
+import { lruClock, systemClock, type Clock } from '../clock.js';
 import { REQUEST_TIMEOUT_MS } from '../defaults.js';
 import { createLogger, type Logger } from '../log.js';
 import { TokenCache, type AuthChallenge } from './auth.js';
@@ -80,9 +80,9 @@ export class RegistryClient {
    * One keep-alive pool per origin, CA and loopback rule, so an Image's private CA never applies to
    * another registry; closed when unused for POOL_IDLE_MS or when MAX_POOLS newer ones push it out.
    */
-  readonly #agents: BoundedCache<string, Agent>;
+  readonly #agents: LRUCache<string, Agent>;
   /** TLS settings built once per CA (140-odd root certificates parsed), not once per connection. */
-  readonly #secureContexts: BoundedCache<string, SecureContext>;
+  readonly #secureContexts: LRUCache<string, SecureContext>;
   /** What every check is lent (session.ts). */
   readonly #context: SessionContext;
 
@@ -93,15 +93,15 @@ export class RegistryClient {
     const userAgent = options.userAgent ?? 'image-controller';
     this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.#log = options.log ?? createLogger();
-    this.#agents = new BoundedCache({
-      maxEntries: MAX_POOLS,
-      maxAgeMs: POOL_IDLE_MS,
-      expireAfterAccess: true,
+    this.#agents = new LRUCache({
+      max: MAX_POOLS,
+      ttl: POOL_IDLE_MS,
+      updateAgeOnGet: true,
       // Requests in flight on a dropped pool finish first; close() waits for them.
-      onDrop: (agent) => void agent.close().catch(() => undefined),
-      clock,
+      dispose: (agent) => void agent.close().catch(() => undefined),
+      ...lruClock(clock),
     });
-    this.#secureContexts = new BoundedCache({ maxEntries: MAX_POOLS, maxAgeMs: REMEMBER_MS, expireAfterAccess: true, clock });
+    this.#secureContexts = new LRUCache({ max: MAX_POOLS, ttl: REMEMBER_MS, updateAgeOnGet: true, ...lruClock(clock) });
     this.#context = {
       policy: new RegistryPolicy({
         allowedRegistries: options.allowedRegistries,
@@ -113,8 +113,8 @@ export class RegistryClient {
       log: this.#log,
       userAgent,
       checkTimeoutMs,
-      plainHttpEndpoints: new BoundedCache<string, true>({ maxEntries: MAX_REMEMBERED, maxAgeMs: REMEMBER_MS, clock }),
-      challenges: new BoundedCache<string, AuthChallenge>({ maxEntries: MAX_REMEMBERED, maxAgeMs: REMEMBER_MS, clock }),
+      plainHttpEndpoints: new LRUCache<string, true>({ max: MAX_REMEMBERED, ttl: REMEMBER_MS, ...lruClock(clock) }),
+      challenges: new LRUCache<string, AuthChallenge>({ max: MAX_REMEMBERED, ttl: REMEMBER_MS, ...lruClock(clock) }),
       tokens: new TokenCache(clock),
       pool: (url, caPem, allowLoopback) => this.#pool(url, caPem, allowLoopback),
     };
@@ -135,7 +135,7 @@ export class RegistryClient {
 
   /** Closes every pooled connection. */
   async close(): Promise<void> {
-    const agents = this.#agents.values();
+    const agents = [...this.#agents.values()];
     this.#agents.clear();
     await Promise.all(agents.map((agent) => agent.close()));
   }
@@ -147,7 +147,7 @@ export class RegistryClient {
 
   async #withSession<T>(ref: ImageReference, options: ResolveOptions, work: (session: CheckSession) => Promise<T>): Promise<T> {
     // Unused pools are closed at the pace of checks: nothing to do while nothing is checked.
-    this.#agents.sweep();
+    this.#agents.purgeStale();
     const session = await CheckSession.open(this.#context, ref, options);
     try {
       return await work(session);

@@ -4,9 +4,9 @@
  * registry policy allows it), authenticates as the registry asks (Basic, or a Bearer token from its
  * realm) and sends each request through transport, every hop past the registry policy first.
  */
+import type { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { ImageReason } from '../api/image.js';
-import type { BoundedCache } from '../bounded-cache.js';
 import type { Logger } from '../log.js';
 import {
   basicAuthorization,
@@ -50,9 +50,9 @@ export interface SessionContext {
   /** Deadline of a whole check, in ms. */
   checkTimeoutMs: number;
   /** Endpoints found to speak plain HTTP, so later checks skip the HTTPS attempt. */
-  plainHttpEndpoints: BoundedCache<string, true>;
+  plainHttpEndpoints: LRUCache<string, true>;
   /** The last challenge per endpoint and repository, so later checks authenticate up front, in one request. */
-  challenges: BoundedCache<string, AuthChallenge>;
+  challenges: LRUCache<string, AuthChallenge>;
   tokens: TokenCache;
   /** The keep-alive pool for `url`'s origin, `caPem` and loopback rule. */
   pool(url: URL, caPem: string | undefined, allowLoopback: boolean): Dispatcher;

@@ -80,6 +80,7 @@ const loop = new CheckLoop({
     endpointFor: async () => undefined,
     clock,
   }),
+  verify: () => Promise.reject(new Error('these Images ask for no signature')),
   leadership: ALWAYS_LEADER,
   clock,
   log,

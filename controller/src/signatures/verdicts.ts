@@ -4,8 +4,8 @@
  * keyless certificate expires), so a steady-state check costs no registry request beyond its HEAD.
  * A digest that did not verify is asked about again at the next check: signing it later must count.
  */
-import { BoundedCache } from '../bounded-cache.js';
-import type { Clock } from '../clock.js';
+import { LRUCache } from 'lru-cache';
+import { lruClock, type Clock } from '../clock.js';
 import { referrersTag, signatureTag } from './cosign.js';
 import type { RepositoryReader } from '../registry/index.js';
 import { referrerSignatures, tagSchemeSignatures } from './locate.js';
@@ -36,12 +36,14 @@ export interface VerdictCacheOptions {
 const REASONS_IN_MESSAGE = 4;
 
 export class SignatureVerifier {
-  readonly #verified: BoundedCache<string, Verdict>;
+  readonly #verified: LRUCache<string, Verdict>;
+  readonly #maxAgeMs: number;
   readonly #clock: Pick<Clock, 'now'>;
 
   constructor(options: VerdictCacheOptions) {
     this.#clock = options.clock;
-    this.#verified = new BoundedCache({ maxEntries: options.maxEntries ?? 4096, maxAgeMs: options.maxAgeMs ?? 86_400_000, clock: options.clock });
+    this.#maxAgeMs = options.maxAgeMs ?? 86_400_000;
+    this.#verified = new LRUCache({ max: options.maxEntries ?? 4096, ttl: this.#maxAgeMs, ...lruClock(options.clock) });
   }
 
   /** How many verified verdicts are kept, for tests of the bound. */
@@ -74,7 +76,8 @@ export class SignatureVerifier {
           const check = checkSignature(found, digest, authority, now);
           if (check.verified) {
             const verdict: Verdict = { digest, verified: true, authority: check.authority, message: `${found.where} verifies: signed by ${check.signer}` };
-            this.#verified.set(key, verdict, check.validUntil - now);
+            // Until the certificate expires, and never longer than maxAgeMs.
+            this.#verified.set(key, verdict, { ttl: Math.max(1, Math.min(this.#maxAgeMs, check.validUntil - now)) });
             return verdict;
           }
           reasons.push(check.reason);

@@ -1,4 +1,18 @@
 // registry/: everything about talking to an OCI registry: references, credentials, auth, which hosts may be contacted, resolving a tag to its digest, and reading more of a repository within one check.
+//   client.ts            the long-lived client: pools, TLS contexts, challenges, tokens, plain-HTTP endpoints
+//   session.ts           one check against one registry: deadline, scheme, hops and auth
+//   transport.ts         one HTTP exchange: deadlines, redirects, bounded reads
+//   policy.ts            whether a host may be contacted, for every hop
+//   allow-list.ts        --allowed-registries globs
+//   destination.ts       which addresses are refused at connect time (metadata, link-local …)
+//   resolve-digest.ts    HEAD (or GET) of a tag's manifest: its digest
+//   repository-reader.ts reading more of a repository within one check (signatures)
+//   auth.ts              WWW-Authenticate challenges and the token exchange, tokens cached
+//   docker-config.ts     credentials from .dockerconfigjson
+//   reference.ts         tag references, parsed and normalized
+//   manifest.ts          the manifest media types asked for, and digests
+//   failures.ts          what went wrong, as a RegistryError a person can act on
+//   errors.ts            the errors a check fails with
 export { parseAuthChallenges, type AuthChallenge } from './auth.js';
 export { RegistryClient, type RegistryClientOptions } from './client.js';
 export { allowsPlainHttp, isLoopback, RegistryPolicy, type Hop, type RegistryPolicyOptions } from './policy.js';

@@ -75,9 +75,24 @@ export function statusPatch(current: ImageStatus | undefined, desired: ImageStat
   const patch: ImageStatusPatch = {};
   for (const key of Object.keys(desired) as (keyof ImageStatus)[]) {
     // Deep equality ignores key order, which the API server may change.
-    if (!isDeepStrictEqual(current?.[key], desired[key])) Object.assign(patch, { [key]: desired[key] });
+    if (!isDeepStrictEqual(current?.[key], desired[key])) Object.assign(patch, { [key]: replacing(current?.[key], desired[key]) });
   }
   return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/**
+ * `desired` as a merge patch that replaces `current` wholesale: a merge patch merges objects key by key,
+ * so a key `current` has and `desired` lacks (a verified digest's authority, once another digest is
+ * not verified) is sent as null, which removes it.
+ */
+function replacing(current: unknown, desired: unknown): unknown {
+  if (!isPlainObject(current) || !isPlainObject(desired)) return desired;
+  const removed = Object.keys(current).filter((key) => !(key in desired));
+  return { ...desired, ...Object.fromEntries(removed.map((key) => [key, null])) };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function pick<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {

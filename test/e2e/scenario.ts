@@ -2,7 +2,9 @@
  * What the supply-chain scenarios share: a system per file, Workloads of the demo's kind, what
  * Cartographer stamped into a Deployment, and what the controller says in /metrics and its log.
  */
+import { Testing } from 'cdk8s';
 import { afterAll, beforeAll } from 'vitest';
+import { SupplyChain } from '../../charts/supply-chain.js';
 import { SupplyChainSystem, type SupplyChainSystemOptions } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
 
@@ -102,4 +104,33 @@ async function removeDemoWorkload(system: SupplyChainSystem): Promise<void> {
   await waitFor('Image default/demo stamped by Cartographer', async () => (await system.image('demo')) !== undefined, { timeoutMs: 60_000 });
   await system.kubectl(['delete', 'workload', 'demo', '-n', 'default']);
   await system.kubectl(['delete', 'images.example.com', 'demo', '-n', 'default', '--ignore-not-found']);
+}
+
+/** The `app.tanzu.vmware.com/workload-type` the signed chain (applySignedChain) selects. */
+export const SIGNED_WORKLOAD_TYPE = 'signed-web';
+
+/**
+ * Applies an admin's chain whose Image template requires a signature by the key in Secret `cosign-pub`
+ * (authority `release`), and that Secret in `default` holding `publicPem`.
+ */
+export async function applySignedChain(system: SupplyChainSystem, publicPem: string): Promise<void> {
+  const chain = new SupplyChain(Testing.app(), 'signed', {
+    name: 'signed',
+    selector: { 'app.tanzu.vmware.com/workload-type': SIGNED_WORKLOAD_TYPE },
+    imageTemplateName: 'signed-image',
+    deploymentTemplateName: 'signed-deployment',
+    imageVerification: { authorities: [{ name: 'release', key: { secretRef: { name: 'cosign-pub' } } }] },
+  });
+  for (const object of Testing.synth(chain)) await system.apply(object);
+  await system.kubectl(['create', 'secret', 'generic', 'cosign-pub', '-n', 'default', `--from-literal=cosign.pub=${publicPem}`]);
+}
+
+/** A Workload of the signed chain, watching `<imagePrefix><name>`. */
+export function signedWorkload(name: string, imagePrefix: string): object {
+  return {
+    apiVersion: 'carto.run/v1alpha1',
+    kind: 'Workload',
+    metadata: { name, namespace: 'default', labels: { 'app.tanzu.vmware.com/workload-type': SIGNED_WORKLOAD_TYPE } },
+    spec: { serviceAccountName: 'admin', params: [{ name: 'image_prefix', value: imagePrefix }] },
+  };
 }

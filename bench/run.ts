@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const bad = [...(only?.filter((name) => !(MEASUREMENTS as readonly string[]).includes(name)) ?? []), ...(PEERS.includes(peer) ? [] : [peerArg!])];
   if (unknown.length > 0 || bad.length > 0) {
     console.error(
-      `usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}] [-- --node=<x.y.z>] [-- --node-options="…"] [-- --controller-env=NAME=VALUE]  (unknown: ${[...unknown, ...bad].join(' ')})`,
+      `usage: npm run bench [-- --quick] [-- --json] [-- --only=${MEASUREMENTS.join(',')}] [-- --peer=${PEERS.join('|')}] [-- --node=<x.y.z>] [-- --node-options="…"] [-- --node-args="…"] [-- --controller-env=NAME=VALUE]  (unknown: ${[...unknown, ...bad].join(' ')})`,
     );
     return 2;
   }
@@ -157,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(table(ordered, quick, machineAtEnd, runtime));
   if (peerReport) console.log(`\n${peerReport.table}`);
   if (json) {
-    const report: Record<string, unknown> = { quick, machine: machineAtEnd, runtime: { node: runtime.version, nodeOptions: runtime.nodeOptions, env: runtime.env } };
+    const report: Record<string, unknown> = { quick, machine: machineAtEnd, runtime: { node: runtime.version, nodeArgs: runtime.args, nodeOptions: runtime.nodeOptions, env: runtime.env } };
     for (const figure of ordered) report[figure.key] = figure.value;
     if (runs('peer')) for (const key of PEER_RATIO_KEYS) report[key] = peerReport?.ratios[key] ?? null;
     report.met = Object.fromEntries(ordered.filter((f) => f.met !== undefined).map((f) => [f.key, f.met]));

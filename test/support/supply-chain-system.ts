@@ -64,7 +64,7 @@ export interface SupplyChainSystemOptions {
    * The node binary, NODE_OPTIONS and extra environment of the controller processes (the bench runs the
    * image's node release with it). @default the host's node (process.execPath) with CONTROLLER_NODE_OPTIONS
    */
-  controllerRuntime?: { node: string; nodeOptions: string; env?: Record<string, string> };
+  controllerRuntime?: { node: string; nodeOptions: string; args?: string[]; env?: Record<string, string> };
 }
 
 export interface ControllerProcessOptions {
@@ -164,6 +164,7 @@ export class SupplyChainSystem {
       name: options.name ?? 'image-controller',
       command: this.options.controllerRuntime.node,
       args: [
+        ...(this.options.controllerRuntime.args ?? []),
         controllerBundle,
         'run',
         '--kubeconfig', this.#controllerKubeconfig,

@@ -97,7 +97,7 @@ await clock.advance(30_000);
 stage('after three more intervals (steady state)');
 rows.push(['total', (heap() - start) / IMAGES]);
 
-console.log(`live heap per Image, ${IMAGES} Images, node ${process.version}`);
+console.log(`live heap per Image, ${IMAGES} Images, node ${process.version}; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
 for (const [name, bytes] of rows) console.log(`${Math.round(bytes).toString().padStart(7)} B  ${name}`);
 if (process.argv.includes('--heap-snapshot')) console.log(`heap snapshot: ${writeHeapSnapshot()}`);
 await loop.stop();

@@ -52,6 +52,27 @@ describe('desiredStatus + statusPatch', () => {
       outcome: { kind: 'suspended' },
       patch: { conditions: [{ type: 'Ready', status: 'True', reason: ImageReason.Suspended, message: expect.stringContaining('keeping'), lastTransitionTime: EARLIER, observedGeneration: 1 }] },
     },
+    {
+      name: 'a failure keeps the last verdict',
+      current: { ...statusA, verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed' } },
+      outcome: { kind: 'failed', reason: ImageReason.RegistryUnavailable, message: 'down' },
+      patch: { conditions: [expect.objectContaining({ reason: ImageReason.RegistryUnavailable })] },
+    },
+    {
+      name: "an unverified digest's verdict replaces the verified one whole: the authority it lacks is removed",
+      current: { ...statusA, verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed' } },
+      outcome: { kind: 'failed', reason: ImageReason.SignatureUnverified, message: 'unsigned', verification: { digest: DIGEST_B, verified: false, message: 'no signature' } },
+      patch: {
+        verification: { digest: DIGEST_B, verified: false, message: 'no signature', authority: null } as never,
+        conditions: [expect.objectContaining({ reason: ImageReason.SignatureUnverified })],
+      },
+    },
+    {
+      name: 'resolved without a verdict (spec.verification removed): status.verification is removed',
+      current: { ...statusA, verification: { digest: DIGEST_A, verified: true, authority: 'release', message: 'signed' } },
+      outcome: resolvedA,
+      patch: { verification: null } as never,
+    },
   ])('$name', ({ current, outcome, patch }) => {
     const image = makeImage('demo', {}, current);
     expect(statusPatch(current, desiredStatus(image, outcome, NOW))).toEqual(patch);

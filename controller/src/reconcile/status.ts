@@ -53,8 +53,10 @@ export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): I
     outcome.kind === 'resolved'
       ? { latestImage: outcome.latestImage, complete: true, digest: outcome.digest, mediaType: outcome.mediaType }
       : pick(current, ['latestImage', 'complete', 'digest', 'mediaType']);
-  // The verdict of the digest this check looked at, also when enforcing kept it out of latestImage.
-  const verification = outcome.kind !== 'suspended' && outcome.verification ? { verification: outcome.verification } : pick(current, ['verification']);
+  // The verdict of the digest this check looked at, also when enforcing kept it out of latestImage; a
+  // digest resolved without one (spec.verification removed) has none.
+  const verification =
+    outcome.kind !== 'suspended' && outcome.verification ? { verification: outcome.verification } : outcome.kind === 'resolved' ? {} : pick(current, ['verification']);
   return {
     ...resolved,
     ...verification,
@@ -77,6 +79,8 @@ export function statusPatch(current: ImageStatus | undefined, desired: ImageStat
     // Deep equality ignores key order, which the API server may change.
     if (!isDeepStrictEqual(current?.[key], desired[key])) Object.assign(patch, { [key]: replacing(current?.[key], desired[key]) });
   }
+  // A field the status should no longer have is removed (null, in a merge patch).
+  for (const key of Object.keys(current ?? {})) if (!(key in desired)) Object.assign(patch, { [key]: null });
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 

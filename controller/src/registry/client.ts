@@ -1,7 +1,8 @@
 /**
  * The controller's one registry client, alive as long as the controller: it holds what checks share
  * (pooled keep-alive connections, TLS contexts, remembered challenges, tokens and plain-HTTP endpoints,
- * the registry policy and transport) and opens a CheckSession for each check.
+ * the registry policy and transport) and opens a CheckSession for each check: resolving a tag's digest
+ * (resolve-digest.ts) or listing a repository's tags (tag-list.ts).
  *
  * Everything here that a registry can make grow (pools per origin it redirects to, challenges, tokens,
  * endpoints found to speak HTTP) lives in a bounded LRUCache (lru-cache), and every body and header it sends is read
@@ -21,6 +22,7 @@ import type { ImageReference } from './reference.js';
 import { repositoryReader, type RepositoryReader } from './repository-reader.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, resolveDigest, type ResolvedDigest } from './resolve-digest.js';
 import { CheckSession, type ResolveOptions, type SessionContext } from './session.js';
+import { listTags, type TagListBounds, type TagListing } from './tag-list.js';
 import { Transport, type RequestEvent } from './transport.js';
 
 export interface RegistryClientOptions {
@@ -133,6 +135,14 @@ export class RegistryClient {
     return this.#withSession(ref, options, (session) => work(repositoryReader(session)));
   }
 
+  /**
+   * The tags of `ref`'s repository (its tag is not used), within `bounds`. Throws a `RegistryError` when
+   * not even the first page could be had; a listing cut short by a bound says so in `truncated`.
+   */
+  async listTags(ref: ImageReference, options: ResolveOptions, bounds: TagListBounds): Promise<TagListing> {
+    return this.#withSession(ref, options, (session) => listTags(session, bounds), `the tags of ${ref.repository}`);
+  }
+
   /** Closes every pooled connection. */
   async close(): Promise<void> {
     const agents = [...this.#agents.values()];
@@ -145,10 +155,10 @@ export class RegistryClient {
     return this.#agents.size;
   }
 
-  async #withSession<T>(ref: ImageReference, options: ResolveOptions, work: (session: CheckSession) => Promise<T>): Promise<T> {
+  async #withSession<T>(ref: ImageReference, options: ResolveOptions, work: (session: CheckSession) => Promise<T>, subject?: string): Promise<T> {
     // Unused pools are closed at the pace of checks: nothing to do while nothing is checked.
     this.#agents.purgeStale();
-    const session = await CheckSession.open(this.#context, ref, options);
+    const session = await CheckSession.open(this.#context, ref, options, subject);
     try {
       return await work(session);
     } finally {

@@ -82,14 +82,22 @@ export class CheckSession implements ExchangeScope {
    * Starts a check of `ref` once the registry policy admits its registry; `end()` it when done. The
    * deadline starts after the admission, so a slow DNS answer there does not eat into the requests' time.
    */
-  static async open(context: SessionContext, ref: ImageReference, options: ResolveOptions): Promise<CheckSession> {
+  static async open(context: SessionContext, ref: ImageReference, options: ResolveOptions, subject = `${ref.repository}:${ref.tag}`): Promise<CheckSession> {
     const pinned = /^(https?):\/\/([^/]+)\/?$/.exec(options.endpoint ?? '');
     const endpoint = pinned ? pinned[2]! : (options.endpoint ?? ref.endpoint);
     await context.policy.admitRegistry(ref.registry, endpoint);
-    return new CheckSession(context, ref, options, endpoint, pinned?.[1] as Scheme | undefined);
+    return new CheckSession(context, ref, options, endpoint, pinned?.[1] as Scheme | undefined, subject);
   }
 
-  private constructor(context: SessionContext, ref: ImageReference, options: ResolveOptions, endpoint: string, pinnedScheme: Scheme | undefined) {
+  private constructor(
+    context: SessionContext,
+    ref: ImageReference,
+    options: ResolveOptions,
+    endpoint: string,
+    pinnedScheme: Scheme | undefined,
+    /** What the check asks for, for messages: `apps/demo:latest`, `the tags of apps/demo`. */
+    subject: string,
+  ) {
     this.#context = context;
     this.ref = ref;
     this.options = options;
@@ -100,7 +108,7 @@ export class CheckSession implements ExchangeScope {
     this.failure = {
       registry: ref.registry,
       peer: endpoint === ref.endpoint ? `registry ${ref.registry}` : `registry ${endpoint} (for ${ref.registry})`,
-      subject: `${ref.repository}:${ref.tag}`,
+      subject,
       credentialSource: options.credentialSource,
       withCredentials: options.credentials !== undefined,
     };

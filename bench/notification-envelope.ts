@@ -33,7 +33,7 @@ const controller = new CheckLoop({
   // Each answer takes one turn of the event loop, as a real request does (it waits for a socket).
   status: { patchImageStatus: async (namespace, name, patch) => (await ioTurn(), { ...stored.get(`${namespace}/${name}`)!, status: patch }) },
   events: { record: async () => undefined, forget: () => undefined },
-  resolve: async (_image, reference) => (await ioTurn(), checks++, { digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(digest) }),
+  resolve: async (_image, spec) => (await ioTurn(), checks++, { digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: spec.reference.digestReference(digest) }),
   verify: () => Promise.reject(new Error('these Images ask for no signature')),
   leadership: ALWAYS_LEADER,
   clock: systemClock,

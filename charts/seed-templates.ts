@@ -6,6 +6,8 @@ import type { SupplyChainResource } from './supply-chain-resource.js';
 
 /** The Workload param the image reference is built from (the seed's). */
 export const IMAGE_PREFIX_PARAM = 'image_prefix';
+/** The Workload param that makes its Image deploy the newest tag in a semver range (empty: follow one tag). */
+export const IMAGE_SEMVER_PARAM = 'image_semver';
 /** The name the seed's deployer gives the image-builder's output in its `images` inputs. */
 export const IMAGE_INPUT = 'image';
 
@@ -14,7 +16,8 @@ export const IMAGE_INPUT = 'image';
  * values; `$(…)$` placeholders are not expanded in ytt templates). The seed's template read
  * `workload.spec.source.image`, which its Workload never set; instead a Workload's own `spec.image`
  * wins and otherwise the reference is `$(params.image_prefix)$$(workload.metadata.name)$`, a choice
- * plain `$(…)$` templates cannot express. ytt accepts only `#!` comments here.
+ * plain `$(…)$` templates cannot express. With the param `image_semver` the Image gets a semver policy
+ * (the repository's newest tag in that range). ytt accepts only `#!` comments here.
  */
 export function imageYtt(verification: ImageVerification | undefined): string {
   return [
@@ -29,6 +32,12 @@ export function imageYtt(verification: ImageVerification | undefined): string {
     '  name: #@ workload.metadata.name',
     'spec:',
     '  image: #@ image',
+    `  #@ if data.values.params.${IMAGE_SEMVER_PARAM}:`,
+    '  #! The param image_semver: the newest tag in that range, spec.image naming the repository.',
+    '  policy:',
+    '    semver:',
+    `      range: #@ data.values.params.${IMAGE_SEMVER_PARAM}`,
+    '  #@ end',
     // JSON is YAML: the block as the admin wrote it, the same for every Workload.
     ...(verification ? [`  verification: ${JSON.stringify(verification)}`] : []),
     '',

@@ -14,7 +14,7 @@ import {
 import { checkNameCollisions, nameSetBy } from './collision-check.js';
 import { unprovidedPlaceholderErrors } from './placeholder-check.js';
 import { writeNumberPlaceholders } from './placeholders.js';
-import { IMAGE_INPUT, IMAGE_PREFIX_PARAM, imageYtt, seedDeployment, type DeploymentTemplateProps } from './seed-templates.js';
+import { IMAGE_INPUT, IMAGE_PREFIX_PARAM, IMAGE_SEMVER_PARAM, imageYtt, seedDeployment, type DeploymentTemplateProps } from './seed-templates.js';
 import {
   addressLabelsIn,
   paramPlaceholders,
@@ -118,7 +118,7 @@ export class SupplyChain<CP extends Params = {}> extends Chart {
   /** Each chain param's value, as a placeholder any resource's object can use. */
   readonly params: ParamPlaceholders<CP>;
   /** The resource that stamps an Image per Workload; its output is the Image's resolved digest. */
-  readonly imageBuilder: SupplyChainResource<'image', { [IMAGE_PREFIX_PARAM]: string }, never, never>;
+  readonly imageBuilder: SupplyChainResource<'image', { [IMAGE_PREFIX_PARAM]: string; [IMAGE_SEMVER_PARAM]: string }, never, never>;
   /** The seed's resource that stamps the Deployment, unless `deployer` is false. */
   readonly deployer?: SupplyChainResource<'none', {}, typeof IMAGE_INPUT, never>;
   readonly #chainParams: CP;
@@ -156,7 +156,7 @@ export class SupplyChain<CP extends Params = {}> extends Chart {
 
     this.imageBuilder = this.addImageResource(IMAGE_RESOURCE, {
       templateName: imageTemplateName,
-      params: { [IMAGE_PREFIX_PARAM]: defaultImagePrefix },
+      params: { [IMAGE_PREFIX_PARAM]: defaultImagePrefix, [IMAGE_SEMVER_PARAM]: '' },
       // The seed's contract: the controller writes repo@sha256:… here.
       imagePath: '.status.latestImage',
       // The Workload stays unready until the controller has resolved the tag.

@@ -29,3 +29,6 @@ export function isLogLevel(value: string): value is LogLevel {
 
 /** `--log-level`'s default. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
+/** `--max-tags`: the most tags listed for any Image with a tag policy, whatever its spec.maxTags asks. */
+export const DEFAULT_MAX_TAGS_CAP = 100_000;

@@ -98,12 +98,13 @@ describe('the Image template', () => {
   });
 
   const ytt = findYtt();
-  // Cartographer runs `ytt -f -` with each templating-context key as a --data-value-yaml.
-  const stamp = async (workloadSpec: object, template = imageTemplate()) => {
-    const context = {
-      workload: { ...workload(), spec: { ...workload().spec, ...workloadSpec } },
-      params: { image_prefix: workload().spec.params[0].value },
-    };
+  // Cartographer runs `ytt -f -` with each templating-context key as a --data-value-yaml; `params` holds
+  // every param the template declares, at its default unless the Workload sets it.
+  const stamp = async (workloadSpec: { params?: { name: string; value: unknown }[]; image?: string; verification?: unknown }, template = imageTemplate()) => {
+    const spec = { ...workload().spec, ...workloadSpec };
+    const declared = template.spec.params as { name: string; default: unknown }[];
+    const params = Object.fromEntries(declared.map(({ name, default: value }) => [name, spec.params.find((p: { name: string }) => p.name === name)?.value ?? value]));
+    const context = { workload: { ...workload(), spec }, params };
     const args = ['-f', '-', ...Object.entries(context).flatMap(([key, value]) => ['--data-value-yaml', `${key}=${JSON.stringify(value)}`])];
     const child = run(ytt!, args);
     child.child.stdin!.end(template.spec.ytt);
@@ -135,6 +136,11 @@ describe('the Image template', () => {
     const template = findOne(Testing.synth(chain) as Manifest[], 'ClusterImageTemplate', 'image');
     const stamped = await stamp({ image: 'ghcr.io/example/demo:1.0', verification: { authorities: [] } }, template);
     expect(stamped.spec).toEqual({ image: 'ghcr.io/example/demo:1.0', verification: imageVerification });
+  });
+
+  it.skipIf(!ytt)('gives the Image a semver policy when the Workload sets image_semver (needs ytt: scripts/e2e-setup.sh)', async () => {
+    const params = [...workload().spec.params, { name: 'image_semver', value: '>=1.2.0 <2' }];
+    expect((await stamp({ params })).spec).toEqual({ image: 'localhost:5000/apps/demo', policy: { semver: { range: '>=1.2.0 <2' } } });
   });
 });
 

@@ -150,7 +150,7 @@ describe('kube layer against a real API server', () => {
     const controller = new CheckLoop({
       status: { patchImageStatus: (namespace, name, patch) => (writes.push(name), kube.patchImageStatus(namespace, name, patch)) },
       events: new EventRecorder({ writer: kube, clock: systemClock, log, instance: 'test' }),
-      resolve: async (_image, reference) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(digest) }),
+      resolve: async (_image, spec) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: spec.reference.digestReference(digest) }),
       verify: () => Promise.reject(new Error('this Image asks for no signature')),
       leadership: ALWAYS_LEADER,
       clock: systemClock,

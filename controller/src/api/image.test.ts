@@ -24,7 +24,7 @@ const complete: Complete<Image> = {
     annotations: { note: 'x' },
   },
   spec: {
-    image: 'localhost:5000/apps/demo:v1',
+    image: 'localhost:5000/apps/demo',
     interval: '1m',
     insecure: false,
     pullSecrets: [{ name: 'regcred' }],
@@ -45,9 +45,15 @@ const complete: Complete<Image> = {
         },
       ],
     },
+    // All three orders only to fill every field; the API server's CEL rule allows one.
+    policy: { semver: { range: '>=1.0.0 <2' }, alphabetical: { order: 'asc' }, numerical: { order: 'desc' } },
+    filterTags: { pattern: '^v(?P<version>.*)$', extract: '$version' },
+    exclusionList: ['^sha256-'],
+    maxTags: 5000,
   },
   status: {
     latestImage: `localhost:5000/apps/demo@${DIGEST_A}`,
+    latestTag: 'v1.2.0',
     complete: true,
     digest: DIGEST_A,
     mediaType: OCI_INDEX,
@@ -111,6 +117,8 @@ describe('the Image API, declared once', () => {
 
   it('refuses what the API server refuses, so the checks above have teeth', () => {
     expect(validate({ ...complete, spec: { interval: '1m' } })).toBe(false);
+    expect(validate({ ...complete, spec: { ...complete.spec, policy: { alphabetical: { order: 'newest' } } } })).toBe(false);
+    expect(validate({ ...complete, spec: { ...complete.spec, maxTags: 0 } })).toBe(false);
     expect(validate({ ...complete, status: { ...complete.status, conditions: [{ ...complete.status.conditions[0], status: 'Maybe' }] } })).toBe(false);
     expect(prunedPaths({ ...complete, spec: { ...complete.spec, intervall: '1m' } }, imageSchema)).toEqual(['.spec.intervall']);
   });
@@ -118,7 +126,9 @@ describe('the Image API, declared once', () => {
   it('types the condition status as the schema enumerates it', () => {
     expectTypeOf<NonNullable<ImageStatus['conditions']>[number]['status']>().toEqualTypeOf<'True' | 'False' | 'Unknown'>();
     expectTypeOf<Image['apiVersion']>().toEqualTypeOf<typeof IMAGE_API_VERSION>();
-    expectTypeOf<keyof ImageSpec>().toEqualTypeOf<'image' | 'interval' | 'insecure' | 'pullSecrets' | 'serviceAccountName' | 'caSecretRef' | 'suspend' | 'verification'>();
+    expectTypeOf<keyof ImageSpec>().toEqualTypeOf<
+      'image' | 'interval' | 'insecure' | 'pullSecrets' | 'serviceAccountName' | 'caSecretRef' | 'suspend' | 'verification' | 'policy' | 'filterTags' | 'exclusionList' | 'maxTags'
+    >();
     expectTypeOf<ImageSpec['image']>().toEqualTypeOf<string>();
     expectTypeOf<ImageSpec['pullSecrets']>().toEqualTypeOf<{ name: string }[] | undefined>();
   });

@@ -25,6 +25,11 @@ export const MAX_INTERVAL = '24h';
 /** Longest `spec.image` the API server accepts: a registry name is at most 255 characters plus a 128-character tag. */
 export const MAX_IMAGE_REFERENCE_LENGTH = 512;
 
+/** The most `spec.maxTags` may ask for; the controller's `--max-tags` caps it further. */
+export const MAX_TAGS_LIMIT = 1_000_000;
+/** Longest pattern or range a tag policy takes: enough for any real one, and bounded for CEL and RE2. */
+const MAX_POLICY_TEXT = 256;
+
 /**
  * Why an Image is or is not Ready. Every failure reason names something a person can go and fix;
  * the condition's message says what.
@@ -62,10 +67,23 @@ export const ImageReason = {
   SignatureUnverified: 'SignatureUnverified',
   /** A key or trust-root Secret named by `spec.verification` is missing or malformed; the last verified digest stays. */
   TrustUnavailable: 'TrustUnavailable',
+  /** `spec.policy` chose no tag among those listed; the last choice is kept. */
+  NoMatchingTag: 'NoMatchingTag',
+  /** The tag list hit a bound (tags, pages, bytes) or led elsewhere; an incomplete list is not chosen from. */
+  TagListTruncated: 'TagListTruncated',
 } as const;
 export type ImageReason = (typeof ImageReason)[keyof typeof ImageReason];
 
 const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
+
+const tagOrder = <const D extends string>(description: D) =>
+  ({
+    type: 'object',
+    description,
+    properties: {
+      order: { type: 'string', enum: ['asc', 'desc'], description: 'asc (the default) takes the last tag in this order, desc the first.' },
+    },
+  }) as const;
 
 const localObjectReference = <const D extends string>(description: D) =>
   ({
@@ -222,7 +240,63 @@ export const imageSpecSchema = {
       description: 'Stop checking and keep the last status.',
     },
     verification: verificationSchema,
+    policy: {
+      type: 'object',
+      description:
+        "Choose the newest of the repository's tags instead of following one tag (Flux ImagePolicy's vocabulary). " +
+        'With a policy, spec.image names the repository, without a tag.',
+      properties: {
+        semver: {
+          type: 'object',
+          description: 'The highest semantic version (1.2.3 or v1.2.3) in the range.',
+          required: ['range'],
+          properties: {
+            range: { type: 'string', minLength: 1, maxLength: MAX_POLICY_TEXT, description: 'A semver range, e.g. ">=1.2.0 <2" or "1.x".' },
+          },
+        },
+        alphabetical: tagOrder('The last tag in alphabetical order (e.g. RELEASE.2024-06-01T00-00-00Z).'),
+        numerical: tagOrder('The highest tag that is a number (e.g. a build number or a timestamp).'),
+      },
+      'x-kubernetes-validations': [
+        {
+          rule: "[has(self.semver), has(self.alphabetical), has(self.numerical)].filter(x, x).size() == 1",
+          message: 'spec.policy must choose exactly one of semver, alphabetical or numerical',
+        },
+      ],
+    },
+    filterTags: {
+      type: 'object',
+      description: 'Only tags matching pattern (RE2 syntax) are considered; extract ($1, $name) makes the value the policy orders.',
+      properties: {
+        pattern: { type: 'string', minLength: 1, maxLength: MAX_POLICY_TEXT },
+        extract: { type: 'string', minLength: 1, maxLength: MAX_POLICY_TEXT },
+      },
+      'x-kubernetes-validations': [{ rule: '!has(self.extract) || has(self.pattern)', message: 'spec.filterTags.extract needs spec.filterTags.pattern' }],
+    },
+    exclusionList: {
+      type: 'array',
+      maxItems: 25,
+      description: "Tags matching any of these patterns (RE2 syntax) are never chosen. Defaults to cosign's sha256-<digest>.sig, .att and .sbom tags.",
+      items: { type: 'string', minLength: 1, maxLength: MAX_POLICY_TEXT },
+    },
+    maxTags: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_TAGS_LIMIT,
+      description: "Most tags listed per check; a longer list is reported as truncated and not chosen from. Defaults to 10,000; the controller's --max-tags caps it.",
+    },
   },
+  'x-kubernetes-validations': [
+    {
+      // The tag after the last "/" (a port's colon comes before it).
+      rule: "!has(self.policy) || !self.image.matches(':[^/]*$')",
+      message: 'spec.image must name a repository without a tag when spec.policy chooses the tag',
+    },
+    {
+      rule: 'has(self.policy) || !(has(self.filterTags) || has(self.exclusionList) || has(self.maxTags))',
+      message: 'spec.filterTags, spec.exclusionList and spec.maxTags apply only with spec.policy',
+    },
+  ],
 } as const;
 
 /** Longest `status.verification.message`: the full reasons are on the Ready condition and the Event. */
@@ -249,6 +323,7 @@ export const imageStatusSchema = {
   type: 'object',
   properties: {
     latestImage: { type: 'string', description: 'repo@sha256:…, the digest reference the supply chain deploys.' },
+    latestTag: { type: 'string', description: 'The tag spec.policy chose, whose digest latestImage is.' },
     complete: { type: 'boolean', description: 'True once a digest has been resolved.' },
     digest: { type: 'string', description: 'The resolved digest; for a multi-arch image, the index digest.' },
     mediaType: { type: 'string', description: 'Media type of the manifest or index the digest names.' },
@@ -343,9 +418,10 @@ export function imageNamespace(image: Pick<Image, 'metadata'>): string {
   return image.metadata.namespace ?? 'default';
 }
 
-/** `kubectl get images` columns: the seed showed IMAGE and LATEST. */
+/** `kubectl get images` columns: the seed showed IMAGE and LATEST; TAG is what a policy chose. */
 export const imagePrinterColumns = [
   { name: 'Image', type: 'string', jsonPath: '.spec.image' },
+  { name: 'Tag', type: 'string', jsonPath: '.status.latestTag' },
   { name: 'Latest', type: 'string', jsonPath: '.status.latestImage' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

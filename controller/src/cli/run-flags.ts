@@ -3,7 +3,7 @@
  * that deploys it renders its typed props into them (charts/image-controller.ts), so a prop and the flag
  * it sets cannot drift apart. Kept free of the controller's runtime modules, so the chart loads only this.
  */
-import { DEFAULT_CONCURRENCY, DEFAULT_HTTP_PORT, DEFAULT_INTERVAL_MS, DEFAULT_LOG_LEVEL, isLogLevel, LEASE_NAME, REQUEST_TIMEOUT_MS } from '../defaults.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_HTTP_PORT, DEFAULT_INTERVAL_MS, DEFAULT_LOG_LEVEL, DEFAULT_MAX_TAGS_CAP, isLogLevel, LEASE_NAME, REQUEST_TIMEOUT_MS } from '../defaults.js';
 import { parseDuration } from '../reconcile/duration.js';
 import type { FlagTable, FlagValues } from './flags.js';
 
@@ -42,6 +42,12 @@ export const RUN_FLAGS = {
     help: 'debug, info, warn or error; debug shows each "Checking digest for: <url>"',
     default: DEFAULT_LOG_LEVEL,
     check: (v) => (isLogLevel(v) ? undefined : 'must be debug, info, warn or error'),
+  },
+  maxTags: {
+    kind: 'count',
+    placeholder: '<n>',
+    help: 'most tags listed for an Image with spec.policy, whatever its spec.maxTags (which defaults to 10000)',
+    default: DEFAULT_MAX_TAGS_CAP,
   },
   allowedRegistries: {
     kind: 'list',

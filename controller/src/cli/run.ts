@@ -70,7 +70,7 @@ async function startController(options: RunOptions, log: Logger): Promise<Runnin
   const loop = new CheckLoop({
     status: kube,
     events: new EventRecorder({ writer: kube, clock, log, instance: identity }),
-    resolve: createImageResolver(registryOptions),
+    resolve: createImageResolver({ ...registryOptions, maxTags: options.maxTags, onTruncatedListing: metrics.recordTruncatedTagList }),
     verify: createSignatureCheck({
       ...registryOptions,
       secretData: (namespace, name, origin) => registryAccess.secretData(namespace, name, origin),

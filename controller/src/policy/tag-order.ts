@@ -18,7 +18,14 @@ import type { FilteredTag } from './tag-filter.js';
 
 export type Order = 'asc' | 'desc';
 
-export type OrderSpec = { semver: { range: string } } | { alphabetical: { order?: Order } } | { numerical: { order?: Order } };
+/** `spec.policy`: exactly one of the three (the CRD's CEL rule says so at apply time; checked again here). */
+export interface OrderSpec {
+  semver?: { range: string };
+  alphabetical?: { order?: Order };
+  numerical?: { order?: Order };
+}
+
+type OneOrder = { semver: { range: string } } | { alphabetical: { order?: Order } } | { numerical: { order?: Order } };
 
 export interface Ordered {
   /** Tags in order, newest first. */
@@ -31,10 +38,13 @@ const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Throws a PolicySpecError for a range the semver package cannot read. */
 export class TagOrder {
-  readonly #spec: OrderSpec;
+  readonly #spec: OneOrder;
   readonly #range?: semver.Range;
 
-  constructor(spec: OrderSpec) {
+  constructor(policy: OrderSpec) {
+    const chosen = (['semver', 'alphabetical', 'numerical'] as const).filter((name) => policy[name] !== undefined);
+    if (chosen.length !== 1) throw new PolicySpecError(`spec.policy must choose exactly one of semver, alphabetical or numerical (it has ${chosen.join(', ') || 'none'})`);
+    const spec = { [chosen[0]!]: policy[chosen[0]!] } as OneOrder;
     this.#spec = spec;
     if ('semver' in spec) {
       try {

@@ -8,7 +8,7 @@ import { DIGEST_A, DIGEST_B, makeImage, OCI_INDEX } from '../testing/images.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import { RecordingMetrics } from '../testing/metrics.js';
 import { CheckLoop } from './check-loop.js';
-import { imageKey } from './image-record.js';
+import { imageKey, parseSpec } from './image-record.js';
 import { firstPeriod, NOTIFICATION_LOOK_AGAIN_MS } from './next-check.js';
 import { createImageResolver } from './resolver.js';
 
@@ -69,6 +69,11 @@ class TestLeadership {
   }
 }
 
+/** For Images without a policy, which never list tags. */
+const notListed = async (): Promise<never> => {
+  throw new Error('these Images have no policy: nothing should list tags');
+};
+
 function setup(options: { leader?: boolean; logLines?: string[]; random?: () => number } = {}) {
   const clock = new ManualClock();
   const api = new FakeApiServer();
@@ -84,7 +89,7 @@ function setup(options: { leader?: boolean; logLines?: string[]; random?: () => 
   const controller = new CheckLoop({
     status: api,
     events: api.eventSink,
-    resolve: createImageResolver({ registry: { resolveDigest }, access: async () => ({}), endpointFor: async () => undefined, clock }),
+    resolve: createImageResolver({ registry: { resolveDigest, listTags: notListed }, access: async () => ({}), endpointFor: async () => undefined, clock }),
     verify: noVerification,
     leadership,
     clock,
@@ -243,7 +248,7 @@ describe('CheckLoop', () => {
       events: api.eventSink,
       // Reading credentials takes a moment, so the registry request starts 5 ms into the check.
       resolve: createImageResolver({
-        registry: { resolveDigest },
+        registry: { resolveDigest, listTags: notListed },
         access: () => new Promise((resolve) => clock.setTimer(() => resolve({}), 5)),
         endpointFor: async () => undefined,
         clock,
@@ -270,14 +275,14 @@ describe('CheckLoop', () => {
     const clock = new ManualClock();
     const resolveDigest = vi.fn(async (ref: ImageReference) => ({ digest: DIGEST_A, mediaType: OCI_INDEX, latestImage: ref.digestReference(DIGEST_A) }));
     const resolve = createImageResolver({
-      registry: { resolveDigest },
+      registry: { resolveDigest, listTags: notListed },
       access: async (image) => ({ credentials: { username: image.metadata.name, password: 'secret' } }),
       endpointFor: async () => undefined,
       clock,
     });
-    const { parseImageReference } = await import('../registry/index.js');
-    const reference = parseImageReference('localhost:5000/apps/demo');
-    await Promise.all([resolve(makeImage('a'), reference, 0), resolve(makeImage('b'), reference, 0), resolve(makeImage('a'), reference, 0)]);
+    const spec = parseSpec(makeImage('a'), 10_000);
+    if (!spec.valid) throw new Error(spec.invalid);
+    await Promise.all([resolve(makeImage('a'), spec, 0), resolve(makeImage('b'), spec, 0), resolve(makeImage('a'), spec, 0)]);
     expect(resolveDigest).toHaveBeenCalledTimes(2);
   });
 

@@ -6,14 +6,13 @@
  * its cache warm and waits.
  */
 import { imageNamespace, type Image, type ImageEvent } from '../api/image.js';
-import type { ImageReference } from '../registry/index.js';
 import type { Clock } from '../clock.js';
 import type { ImageStatusWriter } from '../kube/api.js';
 import { describeApiError } from '../kube/client.js';
 import type { ImageCacheHandlers } from '../kube/image-watch.js';
 import type { Leadership } from '../kube/leader.js';
 import type { Logger } from '../log.js';
-import { imageKey, newRecord, refreshRecord, type ImageRecord } from './image-record.js';
+import { imageKey, newRecord, refreshRecord, type ImageRecord, type ValidSpec } from './image-record.js';
 import type { ControllerMetrics } from './metrics.js';
 import { answerNotBefore, nextCheck, type CheckEnd, type CheckRequest } from './next-check.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
@@ -207,7 +206,7 @@ export class CheckLoop implements ImageCacheHandlers {
     const startedAt = clock.now();
     const { notBefore, notification } = answerNotBefore(record, startedAt);
     record.notification = notification;
-    const deps = { resolve: (img: Image, reference: ImageReference) => this.#options.resolve(img, reference, notBefore), verify: this.#options.verify };
+    const deps = { resolve: (img: Image, valid: ValidSpec) => this.#options.resolve(img, valid, notBefore), verify: this.#options.verify };
     const result = await reconcile(image, spec, deps, new Date(startedAt));
     if (this.#records.get(key) !== record) return; // deleted or recreated meanwhile
     record.lastCheckAt = clock.now();

@@ -4,15 +4,29 @@
  * history the next-check decision reads. Deleting an Image drops its record, and with it all of that at once.
  */
 import { imageNamespace, MAX_INTERVAL, MIN_INTERVAL, type Image } from '../api/image.js';
-import { parseImageReference, type ImageReference } from '../registry/index.js';
+import { TagPolicy } from '../policy/index.js';
+import { namesTag, parseImageReference, type ImageReference } from '../registry/index.js';
 import { parseVerification, type VerificationPolicy } from '../signatures/index.js';
 import { parseDuration } from './duration.js';
 import type { Notification } from './next-check.js';
 
+/** What a valid spec asks for once parsed. */
+export interface ValidSpec {
+  valid: true;
+  /** The tag to follow, or with a policy the repository (its tag is the default and unused). */
+  reference: ImageReference;
+  intervalMs: number;
+  suspended: boolean;
+  /** `spec.policy` with its filters, compiled: the tag is chosen among the repository's. */
+  policy?: TagPolicy;
+  /** `spec.maxTags`, before the controller's cap. */
+  maxTags?: number;
+  /** `spec.verification`, parsed: the authorities a digest's signature must verify under. */
+  verification?: VerificationPolicy;
+}
+
 /** What a spec asks for once parsed, or why it cannot be acted on. */
-export type ParsedSpec =
-  | { valid: true; reference: ImageReference; intervalMs: number; suspended: boolean; verification?: VerificationPolicy }
-  | { valid: false; invalid: string; intervalMs: number; suspended: boolean };
+export type ParsedSpec = ValidSpec | { valid: false; invalid: string; intervalMs: number; suspended: boolean };
 
 export interface ImageRecord {
   /** `namespace/name`. */
@@ -66,9 +80,16 @@ export function parseSpec(image: Image, defaultIntervalMs: number): ParsedSpec {
     }
     intervalMs = parsed;
   }
+  const { policy, filterTags, exclusionList, maxTags } = image.spec;
+  if (policy !== undefined && namesTag(image.spec.image)) {
+    return invalid(`spec.image ${JSON.stringify(image.spec.image)} names a tag, but spec.policy chooses the tag; write the repository without one`, intervalMs);
+  }
   try {
+    const reference = parseImageReference(image.spec.image);
     const verification = parseVerification(image.spec.verification);
-    return { valid: true, reference: parseImageReference(image.spec.image), intervalMs, suspended, ...(verification ? { verification } : {}) };
+    const valid: ValidSpec = { valid: true, reference, intervalMs, suspended, ...(verification ? { verification } : {}) };
+    if (policy === undefined) return valid;
+    return { ...valid, policy: new TagPolicy({ policy, filterTags, exclusionList }), maxTags };
   } catch (error) {
     return invalid(error instanceof Error ? error.message : String(error), intervalMs);
   }

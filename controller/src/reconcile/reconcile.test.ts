@@ -85,6 +85,25 @@ describe('reconcile decisions', () => {
     });
   });
 
+  it('a tag a policy chose goes to status.latestTag and the message; a later failure keeps it', async () => {
+    const policy: Partial<ImageSpec> = { policy: { semver: { range: '>=1 <2' } } };
+    const chosen = await check(makeImage('demo', policy), async () => ({ ...resolution(DIGEST_B), tag: '1.3.0' }));
+    expect(chosen.statusPatch).toMatchObject({
+      latestImage: `localhost:5000/apps/demo@${DIGEST_B}`,
+      latestTag: '1.3.0',
+      conditions: [expect.objectContaining({ message: `localhost:5000/apps/demo:1.3.0 (chosen by semver range >=1 <2) resolved to ${DIGEST_B}` })],
+    });
+    const status = { ...resolvedStatus, latestTag: '1.3.0' };
+    const failed = await check(makeImage('demo', policy, status), async () => Promise.reject(new RegistryError(ImageReason.NoMatchingTag, 'no tag fits')));
+    expect(failed.statusPatch).toEqual({ conditions: [expect.objectContaining({ status: 'False', reason: ImageReason.NoMatchingTag })] });
+    expect(failed.end).toEqual({ kind: 'failed' });
+  });
+
+  it('an Image without a policy gets no latestTag', async () => {
+    const result = await check(makeImage('demo'), async () => resolution(DIGEST_A));
+    expect(result.statusPatch).not.toHaveProperty('latestTag');
+  });
+
 });
 
 describe('reconcile with spec.verification', () => {

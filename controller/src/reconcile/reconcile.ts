@@ -7,7 +7,7 @@
 import { ImageReason, MAX_VERIFICATION_MESSAGE_LENGTH, VerificationMode, type Image, type ImageEvent } from '../api/image.js';
 import { isCheckError, type ImageReference } from '../registry/index.js';
 import { TrustError, type Verdict, type VerificationPolicy } from '../signatures/index.js';
-import type { ParsedSpec } from './image-record.js';
+import type { ParsedSpec, ValidSpec } from './image-record.js';
 import type { CheckEnd } from './next-check.js';
 import { desiredStatus, statusPatch, truncateMessage, type CheckOutcome, type ImageStatusPatch, type VerificationStatus } from './status.js';
 
@@ -16,11 +16,16 @@ export interface Resolution {
   digest: string;
   mediaType: string;
   latestImage: string;
+  /** The tag a policy chose; absent without one. */
+  tag?: string;
 }
 
 export interface ReconcileDeps {
-  /** Asks the registry for the tag's digest; rejects with a RegistryError or CredentialsError whose reason goes on the condition. */
-  resolve(image: Image, reference: ImageReference): Promise<Resolution>;
+  /**
+   * Asks the registry for the tag's digest (choosing the tag first when the spec has a policy); rejects
+   * with a RegistryError or CredentialsError whose reason goes on the condition.
+   */
+  resolve(image: Image, spec: ValidSpec): Promise<Resolution>;
   /**
    * Whether `digest` carries a signature that verifies under `policy`'s authorities (remembered per
    * digest and authorities); rejects with a TrustError for an unusable key or root Secret, or a
@@ -49,30 +54,33 @@ export async function reconcile(image: Image, spec: ParsedSpec, deps: ReconcileD
     return settle(image, outcome, now, { reason: ImageReason.InvalidSpec, end: { kind: 'idle' }, events: [warning(outcome)] });
   }
   try {
-    const resolution = await deps.resolve(image, spec.reference);
+    const resolution = await deps.resolve(image, spec);
     const previous = image.status?.digest;
     const digestChanged = previous !== resolution.digest;
-    const resolvedMessage = `${spec.reference.toString()} resolved to ${resolution.digest}`;
+    // With a tag policy, the tag it chose and why, e.g. `…/demo:1.3.0 (chosen by semver range >=1 <2)`.
+    const chosenTag = resolution.tag === undefined ? spec.reference : spec.reference.withTag(resolution.tag);
+    const subject = `${chosenTag.toString()}${spec.policy === undefined ? '' : ` (chosen by ${spec.policy.describe()})`}`;
+    const resolvedMessage = `${subject} resolved to ${resolution.digest}`;
     let verification: VerificationStatus | undefined;
     const events: ImageEvent[] = [];
     if (spec.verification) {
-      const verdict = await deps.verify(image, spec.reference, resolution.digest, spec.verification);
+      const verdict = await deps.verify(image, chosenTag, resolution.digest, spec.verification);
       verification = verificationStatus(verdict);
       if (!verdict.verified) {
         if (spec.verification.mode === VerificationMode.Enforce) {
           // Enforced: the digest never reaches latestImage; the last verified one stays deployed.
           const kept = image.status?.latestImage ? `; keeping ${image.status.latestImage}` : '; nothing is deployed until a signed digest appears';
-          const outcome = { kind: 'failed', reason: ImageReason.SignatureUnverified, message: `${spec.reference.toString()} now points to an unverified digest: ${verdict.message}${kept}`, verification } as const;
+          const outcome = { kind: 'failed', reason: ImageReason.SignatureUnverified, message: `${subject} now points to an unverified digest: ${verdict.message}${kept}`, verification } as const;
           // The registry answered: checked again at the interval (a signature may appear), not backed off.
           return settle(image, outcome, now, { reason: ImageReason.SignatureUnverified, end: { kind: 'resolved' }, events: [warning(outcome)] });
         }
-        events.push(warning({ reason: ImageReason.SignatureUnverified, message: `deploying ${resolution.digest} of ${spec.reference.toString()} unverified (spec.verification.mode is warn): ${verdict.message}` }));
+        events.push(warning({ reason: ImageReason.SignatureUnverified, message: `deploying ${resolution.digest} of ${subject} unverified (spec.verification.mode is warn): ${verdict.message}` }));
       }
     }
     const signed = verification === undefined ? '' : verification.verified ? `; signature verified (authority "${verification.authority}")` : '; signature NOT verified (mode warn)';
     const outcome: CheckOutcome = { kind: 'resolved', ...resolution, message: resolvedMessage + signed, ...(verification ? { verification } : {}) };
     if (digestChanged) {
-      events.unshift({ type: 'Normal', reason: ImageReason.DigestResolved, message: `${spec.reference.toString()} now points to ${resolution.digest}${previous ? ` (was ${previous})` : ''}${signed}` });
+      events.unshift({ type: 'Normal', reason: ImageReason.DigestResolved, message: `${subject} now points to ${resolution.digest}${previous ? ` (was ${previous})` : ''}${signed}` });
     }
     return settle(image, outcome, now, { reason: ImageReason.DigestResolved, end: { kind: 'resolved' }, events, digestChanged });
   } catch (error) {

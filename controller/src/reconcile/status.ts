@@ -11,7 +11,7 @@ export type VerificationStatus = NonNullable<ImageStatus['verification']>;
 
 /** What a check found, as far as status is concerned. */
 export type CheckOutcome =
-  | { kind: 'resolved'; digest: string; mediaType: string; latestImage: string; message: string; verification?: VerificationStatus }
+  | { kind: 'resolved'; digest: string; mediaType: string; latestImage: string; tag?: string; message: string; verification?: VerificationStatus }
   | { kind: 'failed'; reason: ImageReason; message: string; verification?: VerificationStatus }
   | { kind: 'suspended' };
 
@@ -51,8 +51,14 @@ export function desiredStatus(image: Image, outcome: CheckOutcome, now: Date): I
   };
   const resolved =
     outcome.kind === 'resolved'
-      ? { latestImage: outcome.latestImage, complete: true, digest: outcome.digest, mediaType: outcome.mediaType }
-      : pick(current, ['latestImage', 'complete', 'digest', 'mediaType']);
+      ? {
+          latestImage: outcome.latestImage,
+          ...(outcome.tag === undefined ? {} : { latestTag: outcome.tag }),
+          complete: true,
+          digest: outcome.digest,
+          mediaType: outcome.mediaType,
+        }
+      : pick(current, ['latestImage', 'latestTag', 'complete', 'digest', 'mediaType']);
   // The verdict of the digest this check looked at, also when enforcing kept it out of latestImage; a
   // digest resolved without one (spec.verification removed) has none.
   const verification =

@@ -26,4 +26,4 @@ export { classifyAddress, type AddressClass } from './destination.js';
 export { CredentialsError, isCheckError, RegistryError, type CheckError } from './errors.js';
 export { digestOf, MediaType, type ManifestMediaType } from './manifest.js';
 export { type Fetched, type RepositoryReader } from './repository-reader.js';
-export { DOCKER_HUB_ENDPOINT, DOCKER_HUB_REGISTRY, ImageReference, parseImageReference } from './reference.js';
+export { DOCKER_HUB_ENDPOINT, DOCKER_HUB_REGISTRY, ImageReference, namesTag, parseImageReference } from './reference.js';

@@ -44,10 +44,25 @@ export class ImageReference {
     return `${this.registry}/${this.repository}:${this.tag}`;
   }
 
+  /** The same repository at `tag`. */
+  withTag(tag: string): ImageReference {
+    return new ImageReference(this.registry, this.repository, tag);
+  }
+
+  /** `registry/repository`, without the tag. */
+  get repositoryName(): string {
+    return `${this.registry}/${this.repository}`;
+  }
+
   /** `registry/repository@digest`: what `status.latestImage` holds and the kubelet pulls. */
   digestReference(digest: string): string {
     return `${this.registry}/${this.repository}@${digest}`;
   }
+}
+
+/** Whether `input` (`[host[:port]/]path[:tag]`) names a tag: a colon after its last `/`, where a port's cannot be. */
+export function namesTag(input: string): boolean {
+  return /:[^/]*$/.test(input);
 }
 
 /**

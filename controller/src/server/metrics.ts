@@ -52,6 +52,12 @@ export class PrometheusMetrics implements ControllerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly #truncatedTagLists = new Counter({
+    name: 'image_controller_tag_lists_truncated_total',
+    help: 'Tag listings cut short by a bound (tags, pages, bytes) or by a Link elsewhere, by the registry the Image names; no tag is chosen from them.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
   readonly #statusPatchFailures = new Counter({
     name: 'image_controller_status_patch_failures_total',
     help: 'Image status patches the API server refused or that got no answer, by HTTP status ("error" when none); each is retried with backoff.',
@@ -107,6 +113,11 @@ export class PrometheusMetrics implements ControllerMetrics {
   recordRegistryRequest = (event: { status: number | 'error'; durationMs: number }): void => {
     this.#registryRequests.inc({ code: String(event.status) });
     this.#registryLatency.observe(event.durationMs / 1000);
+  };
+
+  /** Hook for the resolver's `onTruncatedListing`: `registry` is the one the Image names. */
+  recordTruncatedTagList = (registry: string): void => {
+    this.#truncatedTagLists.inc({ registry: this.#registryLabel(registry) });
   };
 
   /** The text exposition format. */

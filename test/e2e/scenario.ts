@@ -13,11 +13,17 @@ export interface WebWorkloadOptions {
   imagePrefix?: string;
   /** Cartographer's `spec.image`, which the ClusterImageTemplate prefers to the prefix. */
   image?: string;
+  /** The `image_semver` param: deploy the newest tag in this semver range. */
+  imageSemver?: string;
   namespace?: string;
 }
 
 /** A Workload the supply chain in dist/ selects, run as the `admin` ServiceAccount dist/ gives it (like the demo). */
-export function webWorkload(name: string, { imagePrefix, image, namespace = 'default' }: WebWorkloadOptions): object {
+export function webWorkload(name: string, { imagePrefix, image, imageSemver, namespace = 'default' }: WebWorkloadOptions): object {
+  const params = [
+    ...(imagePrefix === undefined ? [] : [{ name: 'image_prefix', value: imagePrefix }]),
+    ...(imageSemver === undefined ? [] : [{ name: 'image_semver', value: imageSemver }]),
+  ];
   return {
     apiVersion: 'carto.run/v1alpha1',
     kind: 'Workload',
@@ -25,7 +31,7 @@ export function webWorkload(name: string, { imagePrefix, image, namespace = 'def
     spec: {
       serviceAccountName: 'admin',
       ...(image === undefined ? {} : { image }),
-      ...(imagePrefix === undefined ? {} : { params: [{ name: 'image_prefix', value: imagePrefix }] }),
+      ...(params.length === 0 ? {} : { params }),
     },
   };
 }

@@ -56,6 +56,12 @@ const refusedBySchema: [string, () => unknown, RegExp][] = [
   ['a numeric interval', () => ({ image: `${registry}/apps/exists`, interval: 10 }), /spec\.interval in body must be of type string/],
   ['a pull secret entry without a name', () => ({ image: `${registry}/apps/exists`, pullSecrets: [{}] }), /spec\.pullSecrets\[0\]\.name: Required value/],
   ['suspend that is not a boolean', () => ({ image: `${registry}/apps/exists`, suspend: 'yes' }), /spec\.suspend in body must be of type boolean/],
+  ['a tag in spec.image beside a policy', () => ({ image: `${registry}/apps/exists:1.0.0`, policy: { semver: { range: '>=1' } } }), /spec\.image must name a repository without a tag when spec\.policy chooses the tag/],
+  ['a policy with two orders', () => ({ image: `${registry}/apps/exists`, policy: { semver: { range: '>=1' }, numerical: {} } }), /spec\.policy must choose exactly one of semver, alphabetical or numerical/],
+  ['a policy with no order', () => ({ image: `${registry}/apps/exists`, policy: {} }), /spec\.policy must choose exactly one of semver, alphabetical or numerical/],
+  ['an order that is neither asc nor desc', () => ({ image: `${registry}/apps/exists`, policy: { alphabetical: { order: 'newest' } } }), /spec\.policy\.alphabetical\.order: Unsupported value: "newest"/],
+  ['extract without a pattern', () => ({ image: `${registry}/apps/exists`, policy: { numerical: {} }, filterTags: { extract: '$1' } }), /spec\.filterTags\.extract needs spec\.filterTags\.pattern/],
+  ['filters without a policy', () => ({ image: `${registry}/apps/exists`, filterTags: { pattern: 'x' } }), /spec\.filterTags, spec\.exclusionList and spec\.maxTags apply only with spec\.policy/],
 ];
 
 interface Reported {
@@ -74,6 +80,9 @@ const reportedByController: [string, Reported][] = [
   ['a 129-character tag', { spec: () => ({ image: `${registry}/apps/demo:${'t'.repeat(129)}` }), reason: 'InvalidSpec', words: /is not a valid tag: 1 to 128 letters/ }],
   ['an empty path component', { spec: () => ({ image: `${registry}/apps//demo` }), reason: 'InvalidSpec', words: /"" is not a valid path component/ }],
   ['a port out of range', { spec: () => ({ image: '127.0.0.1:99999/apps/demo' }), reason: 'InvalidSpec', words: /port 99999 is out of range \(1-65535\)/ }],
+  ['a semver range npm semver cannot read', { spec: () => ({ image: `${registry}/apps/exists`, policy: { semver: { range: '>=1 <<2' } } }), reason: 'InvalidSpec', words: /spec\.policy\.semver\.range ">=1 <<2" is not a semver range/ }],
+  ['a pattern RE2 cannot run (a lookahead)', { spec: () => ({ image: `${registry}/apps/exists`, policy: { alphabetical: {} }, filterTags: { pattern: '^v(?=1)' } }), reason: 'InvalidSpec', words: /spec\.filterTags\.pattern "\^v\(\?=1\)" is not a pattern the controller can run/ }],
+  ['a policy no tag fits', { spec: () => ({ image: `${registry}/apps/exists`, policy: { semver: { range: '>=1' } } }), reason: 'NoMatchingTag', words: /no tag of .*apps\/exists fits semver range >=1 \(1 tags listed: 1 outside semver range >=1\)/ }],
   ['a tag that does not exist', { spec: () => ({ image: `${registry}/apps/exists:nope` }), reason: 'NotFound', words: /has no tag nope in repository apps\/exists \(its tags: latest\)/ }],
   ['a repository that does not exist', { spec: () => ({ image: `${registry}/apps/missing` }), reason: 'NotFound', words: /has no repository apps\/missing/ }],
   [

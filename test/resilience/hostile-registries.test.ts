@@ -8,7 +8,7 @@
 // The soak at the end runs 2 minutes by default; HOSTILE_SOAK_MINUTES=10 runs the issue's 10-minute
 // must-show (and holds RSS to 15 MiB of growth after warm-up instead of the CI bound).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_DIGEST, HostileBehaviour, startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
+import { HOSTILE_DIGEST, HostileBehaviour, HostileTagList, startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
 import { sleep } from '../support/processes.js';
 import { SupplyChainSystem } from '../support/supply-chain-system.js';
 import { createImage, readyOf, waitForReady } from './helpers.js';
@@ -46,6 +46,10 @@ beforeAll(async () => {
   for (const behaviour of Object.values(HostileBehaviour)) {
     // insecure lets the rotating registry's new-port redirects be followed: the worst case for the pools.
     await createImage(system, behaviour, { image: `${hostile.host}/${behaviour}`, interval: '1s', insecure: behaviour === HostileBehaviour.RotatingTokens });
+  }
+  for (const listing of Object.values(HostileTagList)) {
+    const policy = listing === HostileTagList.BacktrackingBait ? { policy: { alphabetical: {} }, filterTags: { pattern: '^(a+)+$' } } : { policy: { semver: { range: '>=0.0.0' } } };
+    await createImage(system, listing, { image: `${hostile.host}/${listing}`, interval: '1s', ...policy });
   }
 }, 300_000);
 afterAll(async () => {
@@ -102,6 +106,35 @@ describe('hostile registries', () => {
 
   it(`${HOSTILE_TAG}an 8 KB Docker-Content-Digest → InvalidManifest, quoted short`, async () => {
     expect(await refusal(HostileBehaviour.HugeDigest, 'InvalidManifest')).toMatch(/is not a sha256 digest/);
+  });
+
+  it(`${HOSTILE_TAG}a million tags → TagListTruncated at 10,000 tags, nothing chosen`, async () => {
+    expect(await refusal(HostileTagList.MillionTags, 'TagListTruncated')).toMatch(/more than 10000 tags, the most the controller lists/);
+  });
+
+  it(`${HOSTILE_TAG}a Link loop → TagListTruncated after one page`, async () => {
+    expect(await refusal(HostileTagList.LinkLoop, 'TagListTruncated')).toMatch(/one already listed \(a Link loop\)/);
+  });
+
+  it(`${HOSTILE_TAG}a Link to another port → TagListTruncated, the other port never contacted`, async () => {
+    expect(await refusal(HostileTagList.LinkElsewhere, 'TagListTruncated')).toMatch(/not on the registry itself, and is not followed/);
+    expect(hostile.sidecarConnections).toBe(0);
+  });
+
+  it(`${HOSTILE_TAG}a 100 MiB page → TagListTruncated after 1 MiB`, async () => {
+    expect(await refusal(HostileTagList.HugePage, 'TagListTruncated')).toMatch(/larger than 1048576 bytes/);
+  });
+
+  it(`${HOSTILE_TAG}a trickling page → RegistryUnavailable at the request deadline`, async () => {
+    expect(await refusal(HostileTagList.TricklingPage, 'RegistryUnavailable')).toMatch(/within \d+s/);
+  });
+
+  it(`${HOSTILE_TAG}10 KB tags → left out and counted: NoMatchingTag`, async () => {
+    expect(await refusal(HostileTagList.LongTags, 'NoMatchingTag')).toMatch(/0 tags listed, 50 entries that are not tags left out/);
+  });
+
+  it(`${HOSTILE_TAG}a catastrophic-backtracking pattern over 127 bait tags → NoMatchingTag at once (RE2)`, async () => {
+    expect(await refusal(HostileTagList.BacktrackingBait, 'NoMatchingTag')).toMatch(/127 tags listed: 127 not matching filterTags.pattern/);
   });
 
   it(

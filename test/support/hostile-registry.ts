@@ -1,8 +1,9 @@
 /**
  * A registry run by an attacker, on loopback: each repository name picks one way of misbehaving, the
- * ones a real registry will not produce on demand. The controller under test is pointed at it beside
- * honest Images on the real registry; everything it is sent to (redirect targets, token services, a
- * "sidecar", an "internal service") listens on 127.0.0.x too, and counts the connections it gets.
+ * ones a real registry will not produce on demand (and each tag-list name one way of listing badly). The
+ * controller under test is pointed at it beside honest Images on the real registry; everything it is
+ * sent to (redirect targets, token services, a "sidecar", an "internal service") listens on 127.0.0.x
+ * too, and counts the connections it gets.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -33,6 +34,27 @@ export const HostileBehaviour = {
   HugeDigest: 'huge-digest',
 } as const;
 export type HostileBehaviour = (typeof HostileBehaviour)[keyof typeof HostileBehaviour];
+
+/** How the registry answers `/v2/<behaviour>/tags/list`, for Images with a tag policy. */
+export const HostileTagList = {
+  /** A million tags, 1,000 a page, each page linking the next. */
+  MillionTags: 'million-tags',
+  /** A Link back to the page itself. */
+  LinkLoop: 'link-loop',
+  /** A Link to the "sidecar" on another port. */
+  LinkElsewhere: 'link-elsewhere',
+  /** A page of 100 MiB, sent as fast as the client reads it. */
+  HugePage: 'huge-page',
+  /** A page whose body comes one byte every 500 ms, never finishing. */
+  TricklingPage: 'trickling-page',
+  /** Tags 10 KB long (a tag is at most 128 characters). */
+  LongTags: 'long-tags',
+  /** Tags of a's ending in "-", for a pattern that backtracks exponentially on them: ^(a+)+$. */
+  BacktrackingBait: 'backtracking-bait',
+} as const;
+export type HostileTagList = (typeof HostileTagList)[keyof typeof HostileTagList];
+const MILLION = 1_000_000;
+const PAGE = 1_000;
 
 /** A fixed, valid digest the redirect targets answer with. */
 export const HOSTILE_DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -91,6 +113,49 @@ export async function startHostileRegistry(): Promise<HostileRegistry> {
     return target.port;
   };
 
+  const tags = (list: string[], link?: string) =>
+    ({ headers: { 'content-type': 'application/json', ...(link ? { link } : {}) }, body: JSON.stringify({ name: 'hostile', tags: list }) });
+  const tagList = (behaviour: string | undefined, url: URL, res: ServerResponse): void => {
+    const page = Number(url.searchParams.get('page') ?? '0');
+    const send = ({ headers, body }: ReturnType<typeof tags>) => void res.writeHead(200, headers).end(body);
+    switch (behaviour) {
+      case HostileTagList.MillionTags: {
+        const list = Array.from({ length: PAGE }, (_, i) => `1.${page}.${i}`);
+        return send(tags(list, (page + 1) * PAGE < MILLION ? `<${url.pathname}?page=${page + 1}>; rel="next"` : undefined));
+      }
+      case HostileTagList.LinkLoop:
+        return send(tags(['1.0.0'], `<${url.pathname}?n=1000>; rel="next"`));
+      case HostileTagList.LinkElsewhere:
+        return send(tags(['1.0.0'], `<http://127.0.0.1:${sidecar.port}${url.pathname}?page=2>; rel="next"`));
+      case HostileTagList.HugePage: {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"tags":[');
+        const chunk = Buffer.from(`"1.0.0",`.repeat(8_192));
+        let sent = 0;
+        const more = (): void => {
+          while (sent < 100 * 1024 * 1024 && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          if (!res.destroyed) res.end('"1.0.0"]}');
+        };
+        return more();
+      }
+      case HostileTagList.TricklingPage: {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const drip = setInterval(() => res.write(' '), 500);
+        res.on('close', () => clearInterval(drip));
+        return;
+      }
+      case HostileTagList.LongTags:
+        return send(tags(Array.from({ length: 50 }, (_, i) => `${i}.${'9'.repeat(10_000)}`)));
+      case HostileTagList.BacktrackingBait:
+        return send(tags(Array.from({ length: 127 }, (_, i) => `${'a'.repeat(i + 1)}-`)));
+      default:
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NAME_UNKNOWN"}]}');
+    }
+  };
+
   let port = 0;
   const registry = await listen((req, res) => {
     const url = new URL(req.url ?? '/', 'http://registry');
@@ -102,6 +167,7 @@ export async function startHostileRegistry(): Promise<HostileRegistry> {
       return;
     }
     const behaviour = /^\/v2\/([^/]+)\//.exec(url.pathname)?.[1];
+    if (url.pathname.endsWith('/tags/list')) return tagList(behaviour, url, res);
     switch (behaviour) {
       case HostileBehaviour.RotatingTokens: {
         // Any token but one for the newest scope gets a 401 naming a newer one; a token is good once.

@@ -20,9 +20,14 @@ export const FLUX_VERSION = readPinnedVersions().FLUX_IMAGE_REFLECTOR_VERSION!;
 /** One object the bench watches: the tag it follows and where a controller reports its digest. */
 export interface Watched {
   name: string;
-  /** `host/repository:tag` */
+  /** `host/repository:tag`; with `semverRange`, the tag is the release a push adds. */
   image: string;
+  /** Choose the newest tag of the repository in this range (ours: spec.policy; Flux: an ImagePolicy's), instead of following the tag. */
+  semverRange?: string;
 }
+
+/** `host/repository` of a watched `host/repository:tag`. */
+const repositoryOf = (image: string) => image.slice(0, image.lastIndexOf(':'));
 
 export interface Running {
   pid: number;
@@ -68,7 +73,11 @@ export function ours(system: SupplyChainSystem, api: AdminApi, intervalS: number
     description: 'this controller (controller/dist/image-controller.js, its node options, dist/ ServiceAccount), one Image per tag',
     writeResources: ['images', 'events'],
     create: (namespace, watched) =>
-      api.createImages(namespace, 0, watched.length, (i) => ({ name: watched[i]!.name, spec: { image: watched[i]!.image, interval: `${intervalS}s` } })),
+      api.createImages(namespace, 0, watched.length, (i) => {
+        const { name, image, semverRange } = watched[i]!;
+        const interval = `${intervalS}s`;
+        return { name, spec: semverRange === undefined ? { image, interval } : { image: repositoryOf(image), interval, policy: { semver: { range: semverRange } } } };
+      }),
     async start(namespace) {
       // The system's first controller: the one its registry notifies.
       if (system.controller) throw new Error('the peer comparison needs every other controller stopped: the registry notifies the first one');
@@ -114,20 +123,20 @@ export function flux(system: SupplyChainSystem, api: AdminApi, intervalS: number
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImageRepository',
           metadata: { name, namespace },
-          spec: { image: image.slice(0, image.lastIndexOf(':')), interval: `${intervalS}s`, insecure: true },
+          spec: { image: repositoryOf(image), interval: `${intervalS}s`, insecure: true },
         };
       });
       await api.createObjects(`${group}/${namespace}/imagepolicies`, 0, watched.length, (i) => {
-        const { name, image } = watched[i]!;
+        const { name, image, semverRange } = watched[i]!;
         const tag = image.slice(image.lastIndexOf(':') + 1);
+        const choice = semverRange === undefined ? { filterTags: { pattern: `^${tag}$` }, policy: { alphabetical: { order: 'asc' } } } : { policy: { semver: { range: semverRange } } };
         return {
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImagePolicy',
           metadata: { name, namespace },
           spec: {
             imageRepositoryRef: { name },
-            filterTags: { pattern: `^${tag}$` },
-            policy: { alphabetical: { order: 'asc' } },
+            ...choice,
             digestReflectionPolicy: 'Always',
             interval: `${intervalS}s`,
           },

@@ -22,7 +22,7 @@ import { cpuSeconds, median, percentile, pidOf, round, rssBytes, rssFileBytes, s
 
 const REPOSITORY = 'bench/peer';
 const NOTIFY_REPOSITORY = 'bench/peer-notify';
-const INTERVAL_S = 10;
+export const INTERVAL_S = 10;
 const MiB = 1024 * 1024;
 /** The JSON keys name the sizes of the full run, whatever --quick makes them (the table says which). */
 const SIZE_LABELS = ['1000', '5000'] as const;
@@ -43,7 +43,7 @@ export interface PeerFigures {
   resolved_s: number | null;
 }
 
-interface Result {
+export interface Result {
   contender: string;
   size: number;
   figures: PeerFigures;
@@ -64,7 +64,7 @@ interface Result {
   };
 }
 
-const ROWS: { key: keyof PeerFigures; title: string; digits: number }[] = [
+export const ROWS: { key: keyof PeerFigures; title: string; digits: number }[] = [
   { key: 'rss_mib', title: 'RSS (MiB)', digits: 1 },
   { key: 'controller_cpu_cores', title: 'controller CPU (cores)', digits: 3 },
   { key: 'apiserver_cpu_cores', title: 'kube-apiserver CPU (cores)', digits: 3 },
@@ -79,7 +79,7 @@ const ROWS: { key: keyof PeerFigures; title: string; digits: number }[] = [
 ];
 
 /** The short names of the figures in the JSON keys, e.g. `peer_rss_ratio_at_5000`. */
-const RATIO_NAMES: Record<keyof PeerFigures, string> = {
+export const RATIO_NAMES: Record<keyof PeerFigures, string> = {
   rss_mib: 'rss',
   controller_cpu_cores: 'controller_cpu',
   apiserver_cpu_cores: 'apiserver_cpu',
@@ -142,12 +142,7 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
       flux(system, api, INTERVAL_S, layoutDir, { fluxStorage: false }),
       flux(system, api, INTERVAL_S, layoutDir, { fluxStorage: true }),
     ];
-    const { binaries } = system.controlPlane.assets!;
-    const apiServerPort = new URL(system.controlPlane.apiServerUrl).port;
-    const pids = {
-      apiserver: pidOf('kube-apiserver', (cmdline) => cmdline[0] === binaries['kube-apiserver'] && cmdline.includes(`--secure-port=${apiServerPort}`)),
-      registry: pidOf('bench registry', (cmdline) => cmdline.includes(join(dirname(registry.logFile), 'config.yml'))),
-    };
+    const pids = clusterPids(system, registry);
 
     // What the cluster costs with no controller running, for reading the CPU figures.
     progress(`peer: ${windowS} s with no controller running`);
@@ -166,7 +161,7 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
         const watched: Watched[] = Array.from({ length: size }, (_, i) => ({ name: `t${i}`, image: `${counter.host}/${REPOSITORY}-${size}:t${i}` }));
         const notified: Watched[] =
           contender.label === 'ours' ? Array.from({ length: pushes }, (_, i) => ({ name: `notify-${i}`, image: `${notifyRegistry.host}/${NOTIFY_REPOSITORY}:n${i}` })) : [];
-        const result = await measureOne(contender, { size, watched, notified, windowS, pushes, quick }, { api, registry, notifyRegistry, counter, pids, layoutDir, progress });
+        const result = await measureOne(contender, { scenario: 'peer', size, watched, notified, windowS, pushes, quick }, { api, registry, notifyRegistry, counter, pids, layoutDir, progress });
         // Each result as soon as it is measured, so an interrupted run still leaves its figures behind.
         progress(`peer: ${contender.label} at ${size}: ${JSON.stringify(result)}`);
         results.push(result);
@@ -178,7 +173,19 @@ export async function measurePeer(system: SupplyChainSystem, api: AdminApi, regi
   }
 }
 
-interface Shape {
+/** The kube-apiserver's and the bench registry's processes, whose CPU every comparison reads. */
+export function clusterPids(system: SupplyChainSystem, registry: Registry): Context['pids'] {
+  const { binaries } = system.controlPlane.assets!;
+  const apiServerPort = new URL(system.controlPlane.apiServerUrl).port;
+  return {
+    apiserver: pidOf('kube-apiserver', (cmdline) => cmdline[0] === binaries['kube-apiserver'] && cmdline.includes(`--secure-port=${apiServerPort}`)),
+    registry: pidOf('bench registry', (cmdline) => cmdline.includes(join(dirname(registry.logFile), 'config.yml'))),
+  };
+}
+
+export interface Shape {
+  /** Names the namespaces: `<scenario>-<contender>-<size>`. */
+  scenario: string;
   size: number;
   watched: Watched[];
   /** Objects on the notifying registry (ours only), for the notified latency. */
@@ -188,7 +195,7 @@ interface Shape {
   quick: boolean;
 }
 
-interface Context {
+export interface Context {
   api: AdminApi;
   registry: Registry;
   notifyRegistry: Registry;
@@ -198,10 +205,10 @@ interface Context {
   progress: (message: string) => void;
 }
 
-async function measureOne(contender: Contender, shape: Shape, context: Context): Promise<Result> {
+export async function measureOne(contender: Contender, shape: Shape, context: Context): Promise<Result> {
   const { api, counter, pids, progress } = context;
   const { size, watched, notified, windowS } = shape;
-  const namespace = `peer-${contender.label}-${size}`;
+  const namespace = `${shape.scenario}-${contender.label}-${size}`;
   await api.ensureNamespace(namespace);
   await contender.create(namespace, [...watched, ...notified]);
 
@@ -339,7 +346,7 @@ async function pushLatencies(contender: Contender, namespace: string, targets: W
 // ---------------------------------------------------------------------------------------------------
 // The report
 
-function ratio(ours: number | null | undefined, peer: number | null | undefined): number | null {
+export function ratio(ours: number | null | undefined, peer: number | null | undefined): number | null {
   if (ours === null || ours === undefined || peer === null || peer === undefined || peer === 0) return null;
   return round(ours / peer, 3);
 }
@@ -404,7 +411,7 @@ function report(results: Result[], sizes: number[], { windowS, pushes, quick, id
   return { figures, ratios, table, details: { sizes, windowS, pushes, fluxVersion: FLUX_VERSION, idle, results } };
 }
 
-function sideBySide(size: number, mine?: Result, fluxDefault?: Result, fluxStorage?: Result): string {
+export function sideBySide(size: number, mine?: Result, fluxDefault?: Result, fluxStorage?: Result): string {
   const show = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '—' : value.toFixed(digits));
   const rows: string[][] = ROWS.map(({ key, title, digits }) => [
     title,

@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick] [-- --json] [-- --only=scale,…] [-- --peer=flux|none]`: the controller's
  * performance figures, measured against real processes on loopback (docker-registry, etcd +
  * kube-apiserver + kube-controller-manager, the bundled controller under its dist/ ServiceAccount), and
- * side by side with Flux's image-reflector-controller (bench/peer.ts; `--peer=none` leaves it out).
+ * side by side with Flux's image-reflector-controller (bench/peer.ts, and choosing by semver in
+ * bench/peer-semver.ts; `--peer=none` leaves both out).
  * Prints a table; with --json, one JSON object as the last line of stdout. --quick scales every
  * measurement down; --only runs some measurements (throughput, latency, dedup, scale, peer). Progress
  * goes to stderr.
@@ -19,6 +20,7 @@ import { measureDedup } from './dedup.js';
 import { measureLatency } from './latency.js';
 import { measurePeer, PEER_GOAL_KEYS, PEER_RATIO_KEYS, type PeerReport } from './peer.js';
 import { controllerRuntime, describeRuntime, type ControllerRuntime } from './runtime.js';
+import { measurePeerSemver, PEER_SEMVER_GOAL_KEYS, PEER_SEMVER_RATIO_KEYS } from './peer-semver.js';
 import { measureScale } from './scale.js';
 import { AdminApi, Cleanup, loadAverage, type BenchOptions, type Figure } from './support.js';
 import { measureThroughput } from './throughput.js';
@@ -36,6 +38,7 @@ const KEYS = [
   'cpu_core_at_1000_per_s',
   'startup_ready_s',
   ...PEER_GOAL_KEYS,
+  ...PEER_SEMVER_GOAL_KEYS,
 ];
 
 /** What `--only` can name: each measurement and the keys it reports. */
@@ -97,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
   const figures: Figure[] = [];
   const failures: string[] = [];
   let peerReport: PeerReport | undefined;
+  let semverReport: PeerReport | undefined;
   /** Runs one measurement; a failure is reported in the table, and the others still run. */
   const attempt = async (keys: string[], measure: () => Promise<Figure | Figure[]>) => {
     try {
@@ -140,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
         peerReport = await measurePeer(system, api, registry, layouts('peer'), options);
         return peerReport.figures;
       });
+      await attempt(PEER_SEMVER_GOAL_KEYS, async () => {
+        semverReport = await measurePeerSemver(system, api, registry, layouts('peer-semver'), options);
+        return semverReport.figures;
+      });
     }
   } catch (error) {
     failures.push(error instanceof Error ? error.message : String(error));
@@ -156,14 +164,17 @@ async function main(argv: string[]): Promise<number> {
   const machineAtEnd = { ...machine, loadAverage1mAtEnd: loadAverage(), elapsedS };
   console.log(table(ordered, quick, machineAtEnd, runtime));
   if (peerReport) console.log(`\n${peerReport.table}`);
+  if (semverReport) console.log(`\n${semverReport.table}`);
   if (json) {
     const report: Record<string, unknown> = { quick, machine: machineAtEnd, runtime: { node: runtime.version, nodeArgs: runtime.args, nodeOptions: runtime.nodeOptions, env: runtime.env } };
     for (const figure of ordered) report[figure.key] = figure.value;
     if (runs('peer')) for (const key of PEER_RATIO_KEYS) report[key] = peerReport?.ratios[key] ?? null;
+    if (runs('peer')) for (const key of PEER_SEMVER_RATIO_KEYS) report[key] = semverReport?.ratios[key] ?? null;
     report.met = Object.fromEntries(ordered.filter((f) => f.met !== undefined).map((f) => [f.key, f.met]));
     report.notes = Object.fromEntries(ordered.filter((f) => f.notes).map((f) => [f.key, f.notes]));
     report.details = Object.fromEntries(ordered.filter((f) => f.details).map((f) => [f.key, f.details]));
     if (peerReport) report.peer = peerReport.details;
+    if (semverReport) report.peer_semver = semverReport.details;
     if (failures.length > 0) report.failures = failures;
     console.log(JSON.stringify(report));
   }

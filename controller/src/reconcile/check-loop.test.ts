@@ -500,6 +500,15 @@ describe('CheckLoop', () => {
     expect(resolveDigest.mock.calls.length - before).toBe(1 + NOTIFICATION_LOOK_AGAIN_MS.length); // one chain: one shared answer per look
   });
 
+  it('a push of any tag of its repository reaches an Image with a tag policy', async () => {
+    const { clock, add, controller } = setup();
+    add(makeImage('semver', { image: 'localhost:5000/apps/releases', policy: { semver: { range: '>=1' } } }), makeImage('pinned', { image: 'localhost:5000/apps/releases:1.0.0' }));
+    await clock.advance(0);
+    expect(controller.recheckPushed([{ repository: 'apps/releases', tag: '1.4.0' }])).toBe(1);
+    expect(controller.recheckPushed([{ repository: 'apps/releases', tag: '1.0.0' }])).toBe(2);
+    expect(controller.recheckPushed([{ repository: 'apps/other', tag: '1.4.0' }])).toBe(0);
+  });
+
   it('a changed spec moves the Image in the notification index; a deleted one leaves it', async () => {
     const { clock, add, api, controller } = setup();
     add(makeImage('demo'));

@@ -52,9 +52,13 @@ function tagKey(repository: string, tag: string): string {
   return `${repository}:${tag}`;
 }
 
+/** The index key of an Image with a tag policy: a push of any tag of its repository may be its new choice. */
+const ANY_TAG = '*';
+
 /** The index key of a record, or undefined when its spec names no valid reference. */
 function tagOf(record: ImageRecord): string | undefined {
-  return record.spec.valid ? tagKey(record.spec.reference.repository, record.spec.reference.tag) : undefined;
+  if (!record.spec.valid) return undefined;
+  return tagKey(record.spec.reference.repository, record.spec.policy === undefined ? record.spec.reference.tag : ANY_TAG);
 }
 
 export class CheckLoop implements ImageCacheHandlers {
@@ -138,8 +142,9 @@ export class CheckLoop implements ImageCacheHandlers {
   recheckPushed(pushed: readonly PushedTag[]): number {
     const tags = new Map<string, PushedTag>();
     for (const push of pushed) {
-      const tag = tagKey(push.repository, push.tag);
-      if (this.#byTag.has(tag)) tags.set(tag, push);
+      for (const tag of [tagKey(push.repository, push.tag), tagKey(push.repository, ANY_TAG)]) {
+        if (this.#byTag.has(tag)) tags.set(tag, push); // else nothing watches it
+      }
     }
     const at = this.#options.clock.now();
     let count = 0;

@@ -1,8 +1,8 @@
 /**
  * Tag listing and the tag policy against the real registry (Debian's docker-registry): a repository of
- * more than 2,500 tags is listed across pages by following the registry's own Link headers, and the
- * newest tag in a semver range resolves to the digest skopeo sees. One image is pushed with skopeo; its
- * manifest is then put under each further tag with the registry's own manifest PUT, as `crane tag` does.
+ * more than 2,500 tags is listed whole (in one page: see below), and the newest tag in a semver range
+ * resolves to the digest skopeo sees. One image is pushed with skopeo; its manifest is then put under
+ * each further tag with the registry's own manifest PUT, as `crane tag` does.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -60,7 +60,11 @@ afterAll(async () => {
 });
 
 describe('listing a real registry', () => {
-  it(`lists more than 2,500 tags across pages of ${TAG_PAGE_SIZE}, following its Link headers`, async () => {
+  // Debian's docker-registry (distribution 2.8.2) ignores `n` and sends every tag in one page with no
+  // Link (distribution pages tag lists from 3.0): whole as it is, the listing must be complete and read
+  // in as many GETs as pages. Link following, short pages and the bounds are tested against stand-ins in
+  // controller/src/registry/tag-list.test.ts.
+  it(`lists more than 2,500 tags, asking for ${TAG_PAGE_SIZE} a page and following any Link`, async () => {
     const requests: RequestEvent[] = [];
     const client = new RegistryClient({ log, onRequest: (event) => requests.push(event) });
     try {
@@ -69,7 +73,7 @@ describe('listing a real registry', () => {
       expect(listing.tags).toHaveLength(RELEASES + 4);
       expect(new Set(listing.tags).size).toBe(listing.tags.length);
       expect(listing.tags).toEqual(expect.arrayContaining(['1.0.0', '1.25.99', '2.0.0', 'latest', 'seed']));
-      expect(listing.pages).toBe(Math.ceil((RELEASES + 4) / TAG_PAGE_SIZE));
+      expect([1, Math.ceil((RELEASES + 4) / TAG_PAGE_SIZE)]).toContain(listing.pages);
       // Plain HTTP on loopback: one HTTPS attempt that found HTTP, then one GET per page.
       expect(requests.filter((event) => event.status === 200)).toHaveLength(listing.pages);
     } finally {

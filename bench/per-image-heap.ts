@@ -71,6 +71,8 @@ const loop = new CheckLoop({
   events: new EventRecorder({ writer: { createEvent: async (_ns, event) => event, patchEvent: async () => undefined }, clock, log, instance: 'bench' }),
   resolve: createImageResolver({
     registry: {
+      // Every Image here follows one tag: nothing lists tags.
+      listTags: () => Promise.reject(new Error('no Image here has a tag policy')),
       resolveDigest: async (reference) => {
         const d = digest(Number(reference.tag.slice(1)));
         return { digest: d, mediaType: 'application/vnd.oci.image.index.v1+json', latestImage: reference.digestReference(d) };

@@ -6,7 +6,8 @@
 //   status.ts            the desired status and the smallest merge patch
 //   scheduler.ts         one timer for every due check, and the bounded, fair work queue
 //   ready-queue.ts       due checks taken by namespace and registry host in turn
-//   resolver.ts          credentials, endpoint and one shared registry answer per tag and secret
+//   resolver.ts          credentials, endpoint, one shared registry answer per tag and secret, and a tag policy's candidates
+//   tag-listings.ts      one tag listing per repository and credentials per interval, byte-bounded
 //   signature-check.ts   a digest's signatures checked under the Image's authorities
 //   metrics.ts           what the loop reports, as one interface
 //   duration.ts          Go-style durations

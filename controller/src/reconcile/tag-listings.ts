@@ -7,8 +7,8 @@
  * are kept within a byte budget as well as a count and an age: a forgotten listing costs one more
  * listing, never a wrong choice.
  */
-import { BoundedCache } from '../bounded-cache.js';
-import type { Clock } from '../clock.js';
+import { LRUCache } from 'lru-cache';
+import { lruClock, type Clock } from '../clock.js';
 import type { TagListing } from '../registry/index.js';
 
 /** Bytes of tag text kept for sharing, a small part of the controller's 128 MiB heap. @see SharedTagListingsOptions */
@@ -34,16 +34,16 @@ const TAG_OVERHEAD_BYTES = 32;
 export class SharedTagListings {
   readonly #clock: Pick<Clock, 'now'>;
   readonly #inFlight = new Map<string, Attempt>();
-  readonly #finished: BoundedCache<string, Attempt & { bytes: number }>;
+  readonly #finished: LRUCache<string, Attempt & { bytes: number }>;
 
   constructor(clock: Pick<Clock, 'now'>, options: SharedTagListingsOptions = {}) {
     this.#clock = clock;
-    this.#finished = new BoundedCache({
-      maxEntries: options.maxEntries ?? 4096,
-      maxAgeMs: options.maxAgeMs ?? 24 * 3_600_000,
+    this.#finished = new LRUCache<string, Attempt & { bytes: number }>({
+      max: options.maxEntries ?? 4096,
+      ttl: options.maxAgeMs ?? 24 * 3_600_000,
       maxSize: options.maxBytes ?? DEFAULT_LISTING_BYTES,
-      sizeOf: (attempt) => attempt.bytes,
-      clock,
+      sizeCalculation: (attempt) => attempt.bytes,
+      ...lruClock(clock),
     });
   }
 

@@ -109,8 +109,9 @@ export interface ImageControllerProps {
 
   /**
    * Container resources.
-   * Measured RSS: about 104 MiB with 1,000 Images, 118 MiB with 5,000 and 132 MiB with 10,000 (`npm run bench`);
-   * the limit leaves room for node itself (~45 MiB), the 128 MiB old space of CONTROLLER_NODE_OPTIONS and native memory.
+   * Measured RSS on the image's node 24: about 120 MiB with 1,000 Images, 135 MiB with 5,000 and 157 MiB with 10,000
+   * (`npm run bench -- --node=24.22.3`; node 20 uses ~28 MiB less); the limit leaves room for node itself (~56 MiB of
+   * it file-backed), the 128 MiB old space of CONTROLLER_NODE_OPTIONS and native memory.
    * @default requests cpu 50m and memory 128Mi, limit memory 256Mi
    */
   readonly resources?: k8s.ResourceRequirements;

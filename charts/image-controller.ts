@@ -5,7 +5,7 @@ import { formatFlags, parseFlags } from '../controller/src/cli/flags.js';
 import { RUN_FLAGS, type RunOptions } from '../controller/src/cli/run-flags.js';
 import { DEFAULT_HTTP_PORT, type LogLevel } from '../controller/src/defaults.js';
 import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING, type PolicyRule } from '../controller/src/kube/api.js';
-import { CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
+import { CONTROLLER_ENV, CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
 
 /** The chart's defaults, for the code that finds what it deployed (tests, the harness). */
 export const IMAGE_CONTROLLER_DEFAULTS = {
@@ -232,6 +232,7 @@ export class ImageController extends Chart {
                   // the memory limit they must fit under, and as an environment variable, so they apply whatever
                   // the image's entrypoint is and can be changed without rebuilding it.
                   { name: 'NODE_OPTIONS', value: CONTROLLER_NODE_OPTIONS },
+                  ...Object.entries(CONTROLLER_ENV).map(([name, value]) => ({ name, value })),
                   // The namespace of the leader-election Lease.
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   {

@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=128
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --max-old-space-size=128
 // Runs the bundled controller; the bundle is built by `npm run build` (it is not committed). The bundle
-// runs in this process, so the heap options of CONTROLLER_NODE_OPTIONS (src/node-options.ts) are given
-// on the line above: they cannot be set once node has started.
+// runs in this process, so the heap options of CONTROLLER_NODE_OPTIONS and the environment of
+// CONTROLLER_ENV (src/node-options.ts) are given on the line above: they cannot be set once node has started.
 import { existsSync } from 'node:fs';
 
 const bundle = new URL('../dist/image-controller.js', import.meta.url);

@@ -13,7 +13,7 @@ import { SupplyChain } from '../../charts/supply-chain.js';
 import type { ImageVerification } from '../../controller/src/api/image.js';
 import { LEASE_NAME } from '../../controller/src/defaults.js';
 import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
-import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
+import { CONTROLLER_ENV, CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { findOne, repoRoot, synthesize, type Manifest } from './manifests.js';
 
 const run = promisify(execFile);
@@ -224,12 +224,16 @@ describe('the controller process', () => {
   // The benchmark measures the controller with these heap bounds; every launcher must use the same ones.
   const source = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 
-  it('gets CONTROLLER_NODE_OPTIONS from the Deployment, the image and the bin launcher, which npm run controller runs', () => {
+  it('gets CONTROLLER_NODE_OPTIONS and CONTROLLER_ENV from the Deployment, the image and the bin launcher, which npm run controller runs', () => {
     const container = findOne(manifests, 'Deployment', 'image-controller').spec.template.spec.containers[0];
+    const env = Object.entries(CONTROLLER_ENV);
     expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: CONTROLLER_NODE_OPTIONS });
+    for (const [name, value] of env) expect(container.env).toContainEqual({ name, value });
     expect(source('controller/Dockerfile')).toContain(`NODE_OPTIONS="${CONTROLLER_NODE_OPTIONS}"`);
+    for (const [name, value] of env) expect(source('controller/Dockerfile')).toMatch(new RegExp(`^\\s*${name}=${value}\\b`, 'm'));
     expect(JSON.parse(source('package.json')).scripts.controller).toMatch(/&& controller\/bin\/image-controller\.js run$/);
-    expect(source('controller/bin/image-controller.js').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${CONTROLLER_NODE_OPTIONS}`);
+    const assignments = env.map(([name, value]) => `${name}=${value} `).join('');
+    expect(source('controller/bin/image-controller.js').split('\n')[0]).toBe(`#!/usr/bin/env -S ${assignments}node ${CONTROLLER_NODE_OPTIONS}`);
   });
 });
 

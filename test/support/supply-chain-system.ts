@@ -20,7 +20,7 @@ import { parseAllDocuments } from 'yaml';
 import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
 import type { Image } from '../../controller/src/api/image.js';
 import { LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
-import { CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
+import { CONTROLLER_ENV, CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
 import { pushControllerImage } from './controller-image.js';
@@ -125,7 +125,7 @@ export class SupplyChainSystem {
       startController: options.startController ?? true,
       registryPort: options.registryPort ?? SEED_REGISTRY_PORT,
       node: options.node ?? false,
-      controllerRuntime: options.controllerRuntime ?? { node: process.execPath, nodeOptions: CONTROLLER_NODE_OPTIONS },
+      controllerRuntime: options.controllerRuntime ?? { node: process.execPath, nodeOptions: CONTROLLER_NODE_OPTIONS, env: { ...CONTROLLER_ENV } },
     };
   }
 

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Workload } from '../imports/carto.run.js';
 import { checkNameCollisions } from './collision-check.js';
+import { appsPrefix } from './local-registry.js';
 import { SupplyChain } from './supply-chain.js';
 
 export interface DemoWorkloadProps {
@@ -69,7 +70,7 @@ export class DemoWorkload extends Chart {
     // The seed's chain, in an app of its own that is never synthesized: only what it stamps is read.
     const supplyChain = props.supplyChain ?? new SupplyChain(new App(), 'supply-chain');
     const labels = props.labels ?? { ...supplyChain.selector };
-    const imagePrefix = props.imagePrefix ?? 'localhost:5000/apps/';
+    const imagePrefix = props.imagePrefix ?? appsPrefix();
     const image = props.image;
     const serviceAccountName = props.serviceAccountName ?? 'admin';
     const roleName = props.roleName ?? 'admin-permissions';

@@ -6,12 +6,13 @@ import { RUN_FLAGS, type RunOptions } from '../controller/src/cli/run-flags.js';
 import { DEFAULT_HTTP_PORT, type LogLevel } from '../controller/src/defaults.js';
 import { CONTROLLER_RBAC, LOCAL_REGISTRY_HOSTING, type PolicyRule } from '../controller/src/kube/api.js';
 import { CONTROLLER_ENV, CONTROLLER_NODE_OPTIONS } from '../controller/src/node-options.js';
+import { controllerImage } from './local-registry.js';
 
 /** The chart's defaults, for the code that finds what it deployed (tests, the harness). */
 export const IMAGE_CONTROLLER_DEFAULTS = {
   namespace: 'image-controller-system',
   name: 'image-controller',
-  image: 'localhost:5000/apps/controller',
+  image: controllerImage(),
   notificationSecretName: 'image-controller-notifications',
 } as const;
 
@@ -30,8 +31,10 @@ export interface ImageControllerProps {
   readonly name?: string;
 
   /**
-   * The controller's container image (`npm run image` builds and pushes it).
-   * @default 'localhost:5000/apps/controller' (the seed's)
+   * The controller's container image (`npm run image` builds and pushes it). The Pod pulls it each time it
+   * starts (`imagePullPolicy: Always`), so a tag that moves, as `latest` does with each build, is run as it
+   * is when the Pod starts: restart the Deployment after a build.
+   * @default 'localhost:5000/apps/controller:latest' (the seed's registry)
    */
   readonly image?: string;
 
@@ -108,6 +111,14 @@ export interface ImageControllerProps {
   readonly notificationSecretName?: string;
 
   /**
+   * The type of the Service for /metrics and /notifications. `NodePort` gives it a port on every node,
+   * which is how a registry outside the cluster's network, such as kind's registry container, reaches
+   * /notifications (scripts/kind-with-registry.sh --notifications).
+   * @default 'ClusterIP'
+   */
+  readonly serviceType?: 'ClusterIP' | 'NodePort';
+
+  /**
    * Container resources.
    * Measured RSS on the image's node 24: about 120 MiB with 1,000 Images, 135 MiB with 5,000 and 157 MiB with 10,000
    * (`npm run bench -- --node=24.22.3`; node 20 uses ~28 MiB less); the limit leaves room for node itself (~56 MiB of
@@ -149,6 +160,7 @@ export class ImageController extends Chart {
     const leaderElect = props.leaderElect ?? true;
     const port = props.port ?? DEFAULT_HTTP_PORT;
     const notificationSecretName = props.notificationSecretName ?? IMAGE_CONTROLLER_DEFAULTS.notificationSecretName;
+    const serviceType = props.serviceType ?? 'ClusterIP';
     const resources = props.resources ?? {
       requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
       limits: { memory: k8s.Quantity.fromString('256Mi') },
@@ -226,6 +238,7 @@ export class ImageController extends Chart {
               {
                 name: 'controller',
                 image,
+                imagePullPolicy: 'Always',
                 args: [...this.args],
                 env: [
                   // The heap bounds the controller is measured with (the image sets the same). Set here, next to
@@ -259,6 +272,7 @@ export class ImageController extends Chart {
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels },
       spec: {
+        type: serviceType,
         selector: labels,
         // Prometheus scrapes /metrics here, and the registry posts its notifications here.
         ports: [{ name: 'http', port, targetPort: http, protocol: 'TCP' }],

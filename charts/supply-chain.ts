@@ -12,6 +12,7 @@ import {
   type ClusterTemplateSpec,
 } from '../imports/carto.run.js';
 import { checkNameCollisions, nameSetBy } from './collision-check.js';
+import { appsPrefix } from './local-registry.js';
 import { unprovidedPlaceholderErrors } from './placeholder-check.js';
 import { writeNumberPlaceholders } from './placeholders.js';
 import { IMAGE_INPUT, IMAGE_PREFIX_PARAM, IMAGE_SEMVER_PARAM, imageYtt, seedDeployment, type DeploymentTemplateProps } from './seed-templates.js';
@@ -134,7 +135,7 @@ export class SupplyChain<CP extends Params = {}> extends Chart {
     const selector = props.selector ?? { 'app.tanzu.vmware.com/workload-type': 'web' };
     const chainParams = props.params ?? ({} as CP);
     const imageTemplateName = props.imageTemplateName ?? 'image';
-    const defaultImagePrefix = props.defaultImagePrefix ?? 'localhost:5000/apps/';
+    const defaultImagePrefix = props.defaultImagePrefix ?? appsPrefix();
     const deployer = props.deployer ?? true;
     const deploymentTemplateName = props.deploymentTemplateName ?? 'deployment';
     const deployment = props.deployment ?? {};

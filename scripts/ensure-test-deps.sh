@@ -3,8 +3,9 @@
 # htpasswd for basic auth, and Go to build the control-plane binaries; the e2e node runs Debian's
 # containerd, runc and CNI plugins in a network namespace (iproute2, util-linux's nsenter, iptables for
 # kube-proxy), gcc and the static libc build its pause binary, and busybox-static is the app its Pods
-# run. Install the Debian packages when they are missing and we may (root with apt-get); otherwise say
-# exactly what to install.
+# run. The controller image is built from controller/Dockerfile with podman (buildah underneath) over base
+# images mmdebstrap makes; the node walkthrough runs the README's curl. Install the Debian packages when
+# they are missing and we may (root with apt-get); otherwise say exactly what to install.
 set -euo pipefail
 
 # A command, or an absolute path for what is not a command, and the package that brings it.
@@ -13,6 +14,7 @@ declare -A package_of=(
   [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins
   [ip]=iproute2 [nsenter]=util-linux [iptables]=iptables
   [gcc]=gcc [/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev [/bin/busybox]=busybox-static
+  [buildah]=buildah [podman]=podman [mmdebstrap]=mmdebstrap [curl]=curl
 )
 missing=()
 for command in "${!package_of[@]}"; do

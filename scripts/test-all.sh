@@ -6,8 +6,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-test-deps.sh || exit 1
-# The control-plane binaries (and ytt, which the chart tests also run) are built once and cached.
+# The control-plane binaries (and ytt, which the chart tests also run) are built once and cached, and so
+# are the base images controller/Dockerfile builds FROM (the node tests build and run that image).
 bash scripts/e2e-setup.sh || exit 1
+bash scripts/node-base-images.sh || exit 1
 npm run --silent typecheck || exit 1
 npm run --silent build || exit 1
 

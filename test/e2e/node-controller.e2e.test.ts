@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { CONTROLLER_REPOSITORY } from '../../charts/local-registry.js';
 import { LEASE_NAME } from '../../controller/src/defaults.js';
-import { pushControllerImage } from '../support/controller-image.js';
-import { CONTROLLER_REPOSITORY, repoRoot, SEED_REGISTRY, type SupplyChainSystem } from '../support/supply-chain-system.js';
+import { buildControllerImage } from '../support/controller-image.js';
+import { repoRoot, SEED_REGISTRY, type SupplyChainSystem } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
-import { controllerPods, describePod, nodeSystem, waitForOnlyPodRunning, type PodSummary } from './node-pods.js';
+import { controllerMetrics, controllerPods, describePod, nodeSystem, waitForOnlyPodRunning, type PodSummary } from './node-pods.js';
 import { metricValue, webWorkload } from './scenario.js';
 
 const system = nodeSystem({ notifications: true });
@@ -53,11 +54,6 @@ async function probeFailures(pod: string): Promise<string[]> {
 async function leaderPod(): Promise<string> {
   const holder = await controllerKubectl(['get', 'lease', LEASE_NAME, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
   return holder.replace(/_[^_]*$/, '');
-}
-
-/** A controller Pod's /metrics, through the apiserver's proxy to the Pod's port. */
-async function podMetrics(pod: string): Promise<string> {
-  return system.kubectl(['get', '--raw', `/api/v1/namespaces/${system.identity.namespace}/pods/${pod}:8080/proxy/metrics`]);
 }
 
 describe('probes', () => {
@@ -116,7 +112,7 @@ describe('two replicas with --leader-elect', () => {
     // The lease, a retry period and kubectl's polling: the standby campaigns once the lease has expired.
     await waitFor(`${standby!.name} leading`, async () => (await leaderPod()) === standby!.name, { timeoutMs: (leaseSeconds + 10) * 1000, intervalMs: 200 });
     console.log(`leader Pod deleted (grace 0) → ${standby!.name} holds the Lease in ${Date.now() - deletedAt} ms (lease ${leaseSeconds} s)`);
-    expect(metricValue(await podMetrics(standby!.name), 'image_controller_leader')).toBe(1);
+    expect(metricValue(await controllerMetrics(system, standby!.name), 'image_controller_leader')).toBe(1);
   });
 
   it('rolled to a new image digest while pushes go on, every push reaches its Image (polling every 10 s)', async () => {
@@ -133,7 +129,8 @@ describe('two replicas with --leader-elect', () => {
       });
       await system.waitForLatestImage(`roll-${index}`, `${SEED_REGISTRY}/${repository}@${initial}`);
     }
-    const digest = await pushControllerImage(`${system.registry!.host}/${CONTROLLER_REPOSITORY}:rolled`, { revision: 'rolled' });
+    // The same code built again from the Dockerfile, labelled, so that it has a digest of its own.
+    const digest = await buildControllerImage({ revision: 'rolled' });
     expect(digest).not.toBe(system.controllerImageDigest);
 
     await controllerKubectl(['set', 'image', `deployment/${system.identity.deployment}`, `controller=${SEED_REGISTRY}/${CONTROLLER_REPOSITORY}@${digest}`]);
@@ -162,13 +159,13 @@ describe("notifications through the controller's Service", () => {
     // The Workload first, then the pushes: each one reaches the Image only by its notification.
     const first = await system.push('notify/notified');
     await waitForOnlyPodRunning(system, 'app=notified', `${SEED_REGISTRY}/notify/notified@${first}`, { timeoutMs: 60_000 });
-    const acceptedBefore = metricValue(await podMetrics(controller.name), 'image_controller_notifications_total', { result: 'accepted' });
+    const acceptedBefore = metricValue(await controllerMetrics(system, controller.name), 'image_controller_notifications_total', { result: 'accepted' });
 
     const pushStartedAt = Date.now();
     const second = await system.push('notify/notified');
     const pod = await waitForOnlyPodRunning(system, 'app=notified', `${SEED_REGISTRY}/notify/notified@${second}`, { timeoutMs: 60_000 });
     console.log(`notified: ${describePod(pod)} (push → the only Pod Ready on the new digest in ${Date.now() - pushStartedAt} ms, polling every 10 m)`);
-    expect(metricValue(await podMetrics(controller.name), 'image_controller_notifications_total', { result: 'accepted' })).toBeGreaterThan(acceptedBefore);
+    expect(metricValue(await controllerMetrics(system, controller.name), 'image_controller_notifications_total', { result: 'accepted' })).toBeGreaterThan(acceptedBefore);
   });
 });
 

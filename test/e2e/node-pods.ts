@@ -2,7 +2,8 @@
  * What the node scenarios ask of Pods: which run, on which image digest, whether Ready, and what the
  * controller's Pods say.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { hostState, leftBehind, type HostState } from '../support/host-state.js';
 import { SupplyChainSystem, type SupplyChainSystemOptions } from '../support/supply-chain-system.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,11 +29,21 @@ interface PodObject {
   };
 }
 
-/** A system on a real node for one scenario file, started in `beforeAll` and always stopped in `afterAll`. */
+/**
+ * A system on a real node for one scenario file, started in `beforeAll` and always stopped in `afterAll`,
+ * which then fails if the host has anything the file left behind (host-state.ts).
+ */
 export function nodeSystem(options: Omit<SupplyChainSystemOptions, 'node'> = {}): SupplyChainSystem {
   const system = new SupplyChainSystem({ ...options, node: true });
-  beforeAll(() => system.start(), 600_000);
-  afterAll(() => system.stop(), 180_000);
+  let before: HostState;
+  beforeAll(async () => {
+    before = await hostState();
+    await system.start();
+  }, 900_000);
+  afterAll(async () => {
+    await system.stop();
+    expect(leftBehind(before, await hostState())).toEqual([]);
+  }, 180_000);
   return system;
 }
 
@@ -77,6 +88,11 @@ export async function waitForOnlyPodRunning(
     },
     { timeoutMs, intervalMs: 200 },
   );
+}
+
+/** A controller Pod's /metrics, through the apiserver's proxy to the Pod's port. */
+export function controllerMetrics(system: SupplyChainSystem, pod: string): Promise<string> {
+  return system.kubectl(['get', '--raw', `/api/v1/namespaces/${system.identity.namespace}/pods/${pod}:8080/proxy/metrics`]);
 }
 
 /** `name phase digest`, as scenario 1 prints each Pod. */

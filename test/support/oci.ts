@@ -30,7 +30,7 @@ export interface LayoutOptions {
   /** Write an index with linux/amd64 and linux/arm64 images instead of one linux/amd64 image. @default false */
   multiArch?: boolean;
   /**
-   * Make images a node can run: Debian's static busybox serving HTTP on 8080, as the image's entrypoint.
+   * Make images a node can run: Debian's static busybox serving HTTP on 8080 as uid 65532, as the image's entrypoint.
    * Each image still has its unique file, `/unique.txt` (`<uuid> <architecture>`). @default false
    */
   runnable?: boolean;
@@ -43,6 +43,8 @@ const BUSYBOX = '/bin/busybox';
  * its whole grace period to stop).
  */
 const RUNNABLE_ENTRYPOINT = ['/busybox', 'sh', '-c', "trap 'exit 0' TERM; /busybox httpd -f -p 8080 -h / & wait"];
+/** Not root, so that Pods with runAsNonRoot (cdk8s-plus's default, as in examples/web-service.ts) run it. */
+const RUNNABLE_USER = '65532:65532';
 
 interface Descriptor {
   mediaType: string;
@@ -52,15 +54,10 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-/** What a container runs, as an OCI image config's `config` says it (the Dockerfile's USER, ENV, …). */
+/** What a container runs, as an OCI image config's `config` says it (a Dockerfile's USER and ENTRYPOINT). */
 export interface ImageRuntimeConfig {
   User?: string;
-  Env?: string[];
   Entrypoint?: string[];
-  Cmd?: string[];
-  WorkingDir?: string;
-  ExposedPorts?: Record<string, object>;
-  Labels?: Record<string, string>;
 }
 
 /**
@@ -75,7 +72,7 @@ export async function writeImageLayout(dir: string, options: LayoutOptions = {})
       blobs,
       architecture,
       gzipSync(tar([{ name: 'unique.txt', content: Buffer.from(`${randomUUID()} ${architecture}\n`), mode: 0o644 }, ...busybox])),
-      options.runnable ? { Entrypoint: RUNNABLE_ENTRYPOINT } : {},
+      options.runnable ? { User: RUNNABLE_USER, Entrypoint: RUNNABLE_ENTRYPOINT } : {},
     );
 
   let top: Descriptor;

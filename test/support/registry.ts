@@ -50,6 +50,11 @@ export interface Registry {
   creds?: string;
   /** The registry's log. */
   logFile: string;
+  /**
+   * Restarts the registry with push notifications to `notifications.url`, keeping what it stores, as
+   * `scripts/kind-with-registry.sh --notifications` does to kind's registry.
+   */
+  notify(notifications: NonNullable<RegistryOptions['notifications']>): Promise<void>;
   /** Stops the registry (and token issuer) and deletes its storage. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -89,7 +94,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       storage: { filesystem: { rootdirectory: join(dir, 'storage') }, maintenance: { uploadpurging: { enabled: false } } },
       http: { addr: options.namespace ? `0.0.0.0:${port}` : host, secret: randomBytes(16).toString('hex') },
     };
-    const result: Omit<Registry, 'stop'> = { host, logFile };
+    const result: Omit<Registry, 'notify' | 'stop'> = { host, logFile };
 
     if (options.tls) {
       const certDir = join(dir, 'ca');
@@ -114,36 +119,47 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       };
       Object.assign(result, { username, password, creds: `${username}:${password}` });
     }
-    if (options.notifications) {
-      config.notifications = {
-        endpoints: [
-          {
-            name: 'test',
-            url: options.notifications.url,
-            headers: { Authorization: [`Bearer ${options.notifications.token}`] },
-            timeout: '2s',
-            threshold: 5,
-            backoff: '1s',
-            // Only pushes matter; without this every controller HEAD queues a pull event ahead of the next
-            // push. distribution 2.8 applies `ignore.actions` only when `ignore.mediatypes` is non-empty.
-            ignore: { mediatypes: ['application/octet-stream'], actions: ['pull'] },
-          },
-        ],
-      };
-    }
+    if (options.notifications) config.notifications = notificationsConfig(options.notifications);
 
-    // JSON is YAML, so the config needs no YAML writer.
     const configFile = join(dir, 'config.yml');
-    await writeFile(configFile, JSON.stringify(config, null, 2));
     const spec = { name: 'docker-registry', command: 'docker-registry', args: ['serve', configFile], logFile };
+    const serve = async () => {
+      // JSON is YAML, so the config needs no YAML writer.
+      await writeFile(configFile, JSON.stringify(config, null, 2));
+      registry = new ManagedProcess(options.namespace ? options.namespace.wrap(spec) : spec);
+      await waitUntilServing(registry, host, result.caPem);
+    };
     await options.namespace?.mirrorLoopbackPort(port);
-    registry = new ManagedProcess(options.namespace ? options.namespace.wrap(spec) : spec);
-    await waitUntilServing(registry, host, result.caPem);
-    return { ...result, stop };
+    await serve();
+    const notify = async (notifications: NonNullable<RegistryOptions['notifications']>) => {
+      await registry?.stop();
+      config.notifications = notificationsConfig(notifications);
+      await serve();
+    };
+    return { ...result, notify, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** distribution's `notifications` section: one endpoint, sent pushes only, with the bearer token. */
+function notificationsConfig({ url, token }: NonNullable<RegistryOptions['notifications']>): object {
+  return {
+    endpoints: [
+      {
+        name: 'test',
+        url,
+        headers: { Authorization: [`Bearer ${token}`] },
+        timeout: '2s',
+        threshold: 5,
+        backoff: '1s',
+        // Only pushes matter; without this every controller HEAD queues a pull event ahead of the next
+        // push. distribution 2.8 applies `ignore.actions` only when `ignore.mediatypes` is non-empty.
+        ignore: { mediatypes: ['application/octet-stream'], actions: ['pull'] },
+      },
+    ],
+  };
 }
 
 /** Ready when `GET /v2/` answers at all: 200, or 401 when auth is on. */

@@ -4,7 +4,8 @@
  * README says, and the bundled image controller running under the ServiceAccount dist/ gives it, so
  * the RBAC the charts synthesize is what is tested. Shared by the e2e, resilience and benchmark runs.
  * With `node: true` it is all on a real node instead (test/support/node.ts), and the controller is the
- * Pod dist/ deploys, from an image made like controller/Dockerfile's (test/support/controller-image.ts).
+ * Pod dist/ deploys, from the image `npm run image` builds from controller/Dockerfile
+ * (test/support/controller-image.ts).
  *
  *   const system = new SupplyChainSystem({ notifications: true });
  *   beforeAll(() => system.start(), 300_000);
@@ -18,25 +19,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { IMAGE_CONTROLLER_DEFAULTS } from '../../charts/image-controller.js';
+import { LOCAL_REGISTRY } from '../../charts/local-registry.js';
 import type { Image } from '../../controller/src/api/image.js';
 import { LOCAL_REGISTRY_HOSTING } from '../../controller/src/kube/api.js';
 import { CONTROLLER_ENV, CONTROLLER_NODE_OPTIONS } from '../../controller/src/node-options.js';
 import { cartographerConfigDir } from './assets.js';
 import { ControlPlane } from './control-plane.js';
-import { pushControllerImage } from './controller-image.js';
+import { buildControllerImage } from './controller-image.js';
 import { KubeNode, NODE_IP } from './node.js';
 import { pushImage, skopeoDigest, writeImageLayout, type LayoutOptions, type PushOptions } from './oci.js';
 import { freePort, type ManagedProcess } from './processes.js';
-import { startRegistry, type Registry } from './registry.js';
+import { startRegistry, type Registry, type RegistryOptions } from './registry.js';
 import { waitFor } from './wait.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const controllerBundle = join(repoRoot, 'controller/dist/image-controller.js');
 
-/** The seed's registry address: the demo Workload's image_prefix is `localhost:5000/apps/`. */
-export const SEED_REGISTRY_PORT = 5000;
-/** The name Images are written with, as the kubelet (and the demo's image_prefix) sees the registry. */
-export const SEED_REGISTRY = `localhost:${SEED_REGISTRY_PORT}`;
+/** The name Images are written with, as the kubelet (and the demo's image_prefix) sees the registry: dist/'s `localhost:5000`. */
+export const SEED_REGISTRY = LOCAL_REGISTRY;
+/** The seed's registry port, which the demo Workload's image_prefix names. */
+export const SEED_REGISTRY_PORT = Number(new URL(`http://${LOCAL_REGISTRY}`).port);
 
 export interface SupplyChainSystemOptions {
   /** Run Cartographer (the supply chain scenarios need it; controller-only runs don't). @default true */
@@ -65,6 +67,12 @@ export interface SupplyChainSystemOptions {
    * image's node release with it). @default the host's node (process.execPath) with CONTROLLER_NODE_OPTIONS
    */
   controllerRuntime?: { node: string; nodeOptions: string; args?: string[]; env?: Record<string, string> };
+  /**
+   * With `node`: start only what `scripts/kind-with-registry.sh` gives a kind user (the cluster, its
+   * registry and kube-public/local-registry-hosting), and leave Cartographer, the controller image and
+   * `dist/` to the test, which installs them as the README's walkthrough does. @default false
+   */
+  clusterOnly?: boolean;
 }
 
 export interface ControllerProcessOptions {
@@ -95,8 +103,6 @@ interface ControllerIdentity {
   service: string;
 }
 
-/** Where dist/'s Deployment pulls the controller from: `localhost:5000/apps/controller` (tag latest). */
-export const CONTROLLER_REPOSITORY = 'apps/controller';
 
 export class SupplyChainSystem {
   /** Replaced by one inside the node's namespace when start() makes the node. */
@@ -126,6 +132,7 @@ export class SupplyChainSystem {
       registryPort: options.registryPort ?? SEED_REGISTRY_PORT,
       node: options.node ?? false,
       controllerRuntime: options.controllerRuntime ?? { node: process.execPath, nodeOptions: CONTROLLER_NODE_OPTIONS, env: { ...CONTROLLER_ENV } },
+      clusterOnly: options.clusterOnly ?? false,
     };
   }
 
@@ -281,23 +288,29 @@ export class SupplyChainSystem {
     this.node = node;
     this.controlPlane = new ControlPlane({ node: node.network });
     await this.controlPlane.start();
-    if (this.options.cartographer) await this.controlPlane.startCartographer();
-    else await this.#installCartographerCrds();
-    // Pods stay Pending until the node starts, so none pulls an image that is not pushed yet.
-    await this.kubectl(['apply', '-f', join(repoRoot, 'dist')]);
     const { namespace, deployment } = this.identity;
-    const service = await this.kubectl(['get', 'service', this.identity.service, '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[0].port}']);
-    this.registry = await startRegistry({
-      port: SEED_REGISTRY_PORT,
-      namespace: node.network,
-      notifications: this.options.notifications ? { url: `http://${service}/notifications`, token: this.notificationToken } : undefined,
-    });
-    await this.apply(localRegistryHosting(`${NODE_IP}:${SEED_REGISTRY_PORT}`));
-    if (this.options.notifications) {
-      await this.kubectl(['create', 'secret', 'generic', IMAGE_CONTROLLER_DEFAULTS.notificationSecretName, '-n', namespace, `--from-literal=token=${this.notificationToken}`]);
+    const installing = !this.options.clusterOnly;
+    let notifications: RegistryOptions['notifications'];
+    if (installing) {
+      if (this.options.cartographer) await this.controlPlane.startCartographer();
+      else await this.#installCartographerCrds();
+      // Pods stay Pending until the node starts, so none pulls an image that is not pushed yet.
+      await this.kubectl(['apply', '-f', join(repoRoot, 'dist')]);
+      if (this.options.notifications) {
+        const service = await this.kubectl(['get', 'service', this.identity.service, '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[0].port}']);
+        notifications = { url: `http://${service}/notifications`, token: this.notificationToken };
+      }
     }
-    this.controllerImageDigest = await pushControllerImage(`${this.registry.host}/${CONTROLLER_REPOSITORY}:latest`);
+    this.registry = await startRegistry({ port: SEED_REGISTRY_PORT, namespace: node.network, notifications });
+    await this.apply(localRegistryHosting(`${NODE_IP}:${SEED_REGISTRY_PORT}`));
+    if (installing) {
+      if (notifications) {
+        await this.kubectl(['create', 'secret', 'generic', IMAGE_CONTROLLER_DEFAULTS.notificationSecretName, '-n', namespace, `--from-literal=token=${this.notificationToken}`]);
+      }
+      this.controllerImageDigest = await buildControllerImage();
+    }
     await node.start(this.controlPlane, { registry: SEED_REGISTRY, pushTo: this.registry.host });
+    if (!installing) return;
     await this.kubectl(['rollout', 'status', `deployment/${deployment}`, '-n', namespace, '--timeout=120s']).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${node.logTails()}\n${node.podLogs(namespace)}`);
     });

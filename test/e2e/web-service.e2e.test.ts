@@ -5,13 +5,10 @@
 // and not the other's, and that a number param reaches the Deployment as a number. There is no kubelet,
 // so the pods stay Pending; the ReplicaSets still create them, and which of them each Service selects is
 // what the API server answers.
-import { Testing } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DemoWorkload } from '../../charts/demo-workload.js';
-import { webServiceSupplyChain } from '../../examples/web-service.js';
-import { parseManifests, type Manifest } from '../charts/manifests.js';
 import { waitFor } from '../support/wait.js';
 import { scenarioSystem, waitForDeployedImage } from './scenario.js';
+import { webServiceManifests } from './web-service-chain.js';
 
 const NAMESPACE = 'web';
 const system = scenarioSystem();
@@ -26,18 +23,6 @@ const podsSelectedBy = async (selector: Record<string, string>): Promise<string[
   return names.split(' ').filter(Boolean).sort();
 };
 
-/**
- * The example chain, and a web-service Workload `hello` with a ServiceAccount whose Role the chain derives:
- * it may stamp what the chain stamps, and nothing else.
- */
-function manifests(imagePrefix: string): { chain: string; workload: Manifest[] } {
-  const chainApp = Testing.app();
-  const supplyChain = webServiceSupplyChain(chainApp);
-  const workloadApp = Testing.app();
-  new DemoWorkload(workloadApp, 'hello', { supplyChain, namespace: NAMESPACE, name: 'hello', imagePrefix });
-  return { chain: chainApp.synthYaml(), workload: parseManifests(workloadApp.synthYaml()) };
-}
-
 const digests: Record<string, string> = {};
 let prefix = '';
 
@@ -45,7 +30,7 @@ beforeAll(async () => {
   prefix = `${system.registry!.host}/web/`;
   await system.kubectl(['create', 'namespace', NAMESPACE]);
   for (const name of ['hello', 'bye']) digests[name] = await system.push(`web/${name}`);
-  const { chain, workload } = manifests(prefix);
+  const { chain, workload } = webServiceManifests(prefix, NAMESPACE);
   await system.apply(chain);
   for (const object of workload) await system.apply(object);
   // A second Workload like the first, whose own log_level and replicas params override the template's defaults.
